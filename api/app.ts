@@ -1,0 +1,59 @@
+import express, { type Express } from 'express';
+import type { Logger } from 'pino';
+import { CaError } from '../src/domain/ca-error.ts';
+import type { Clock } from '../src/ports/clock.ts';
+import type { Repos } from '../src/ports/repositories.ts';
+import type { AuthService } from '../src/services/auth-service.ts';
+import type { CaService } from '../src/services/ca-service.ts';
+import type { IssuanceService } from '../src/services/issuance-service.ts';
+import type { RevocationService } from '../src/services/revocation-service.ts';
+import { errorHandler, sendProblem } from './errors.ts';
+import { authenticate, body, requestContext } from './middleware.ts';
+import { openApiDocument } from './openapi.ts';
+import { casRouter } from './routes/cas.ts';
+import { certificatesRouter } from './routes/certificates.ts';
+
+export interface AppDeps {
+  logger: Logger;
+  clock: Clock;
+  repos: Pick<Repos, 'ping' | 'certificates'>;
+  auth: AuthService;
+  cas: CaService;
+  issuance: IssuanceService;
+  revocation: RevocationService;
+}
+
+/** The HTTP API of API.md. Routes throw CaErrors; one handler renders them as problem+json. */
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+
+  app.use(requestContext(deps.logger));
+  app.use((_req, res, next) => {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
+
+  app.get('/healthz', async (_req, res) => {
+    if (await deps.repos.ping()) res.json({ status: 'ok' });
+    else sendProblem(res, 503, 'database_unavailable', 'the database does not answer');
+  });
+  const doc = openApiDocument();
+  app.get('/openapi.json', (_req, res) => {
+    res.json(doc);
+  });
+
+  const v1 = express.Router();
+  v1.use(authenticate(deps.auth));
+  v1.use(body);
+  v1.use('/cas', casRouter(deps));
+  v1.use('/cas/:caId/certificates', certificatesRouter({ ...deps, certificates: deps.repos.certificates }));
+  app.use('/v1', v1);
+
+  app.use((req, _res, next) => next(new CaError('not_found', 'not_found', `no route ${req.method} ${req.path}`)));
+  app.use(errorHandler(deps.logger));
+  return app;
+}

@@ -1,0 +1,69 @@
+import { Router } from 'express';
+import { invalid } from '../../src/domain/ca-error.ts';
+import { parseSerial } from '../../src/domain/serial.ts';
+import type { IssuanceService } from '../../src/services/issuance-service.ts';
+import type { RevocationService } from '../../src/services/revocation-service.ts';
+import type { CertificateRepository } from '../../src/ports/repositories.ts';
+import { caId, encodeCursor, page, parseBody } from '../params.ts';
+import { presentCertificate } from '../presenters.ts';
+import { IssueSchema, RevokeSchema } from '../schemas.ts';
+
+const decodeSerialCursor = (raw: unknown) => {
+  const s = (raw as { s?: unknown }).s;
+  if (typeof s !== 'string') throw new Error('bad cursor');
+  return parseSerial(s);
+};
+
+/** /v1/cas/:caId/certificates: issuance, lookup, revocation. */
+export function certificatesRouter(deps: {
+  issuance: IssuanceService;
+  revocation: RevocationService;
+  certificates: Pick<CertificateRepository, 'list'>;
+}): Router {
+  const r = Router({ mergeParams: true });
+
+  r.post('/', async (req, res) => {
+    const id = caId((req.params as Record<string, string>).caId);
+    const input = parseBody(IssueSchema, req.body);
+    const validity = 'days' in input.validity ? input.validity : { notAfter: new Date(input.validity.notAfter) };
+    const out = await deps.issuance.issue(res.locals.actor, id, { ...input, validity });
+    res.status(out.replayed ? 200 : 201).json({
+      serial: out.serial,
+      certificate: out.certificate,
+      chain: out.chain,
+      notBefore: out.notBefore.toISOString(),
+      notAfter: out.notAfter.toISOString(),
+    });
+  });
+
+  r.get('/', async (req, res) => {
+    const id = caId((req.params as Record<string, string>).caId);
+    const status = req.query.status;
+    if (status !== undefined && status !== 'ISSUED' && status !== 'REVOKED') {
+      throw invalid('invalid_status', 'status is ISSUED or REVOKED');
+    }
+    const { limit, after } = page(req.query, decodeSerialCursor);
+    const chain = await deps.issuance.chain(id);
+    const items = await deps.certificates.list(id, { status, limit, afterSerial: after });
+    const last = items.length === limit ? items[items.length - 1] : undefined;
+    res.json({ items: items.map((c) => presentCertificate(c, chain)), nextCursor: last ? encodeCursor({ s: last.serial }) : null });
+  });
+
+  r.get('/:serial', async (req, res) => {
+    const id = caId((req.params as Record<string, string>).caId);
+    const serial = parseSerial(String(req.params.serial));
+    const { cert, chain } = await deps.issuance.get(id, serial);
+    res.json(presentCertificate(cert, chain));
+  });
+
+  r.post('/:serial/revoke', async (req, res) => {
+    const id = caId((req.params as Record<string, string>).caId);
+    const serial = parseSerial(String(req.params.serial));
+    const input = req.body === undefined ? {} : parseBody(RevokeSchema, req.body);
+    const cert = await deps.revocation.revoke(res.locals.actor, id, serial, input.reason ?? 'UNSPECIFIED');
+    const { chain } = await deps.issuance.get(id, serial);
+    res.json(presentCertificate(cert, chain));
+  });
+
+  return r;
+}

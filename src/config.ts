@@ -1,0 +1,63 @@
+import os from 'node:os';
+import path from 'node:path';
+
+/** The service configuration, read once from the environment and validated. */
+export interface Config {
+  port: number;
+  host: string;
+  databaseUrl?: string;
+  dataDir: string;
+  kekFile: string;
+  /** base64; takes precedence over kekFile. Never logged. */
+  kek?: string;
+  /** Never logged. */
+  bootstrapToken?: string;
+  logLevel: string;
+  /** HTTP worker processes (several need PostgreSQL: PGlite belongs to one process). */
+  workers: number;
+  dbPoolSize: number;
+}
+
+export class ConfigError extends Error {}
+
+function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^[0-9]+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, not "${raw}"`);
+  }
+  return Number(raw);
+}
+
+/** Fails fast, with the variable's name, on anything it cannot use. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const dataDir = path.resolve(env.PRIVATECA_DATA_DIR || './data');
+  const databaseUrl = env.DATABASE_URL || undefined;
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError('DATABASE_URL must be a postgres:// or postgresql:// URL');
+  }
+  const cpus = os.availableParallelism();
+  const workers = int(env, 'PRIVATECA_WORKERS', databaseUrl ? cpus : 1, 1, 64);
+  if (workers > 1 && !databaseUrl) {
+    throw new ConfigError('PRIVATECA_WORKERS > 1 needs DATABASE_URL: the embedded database belongs to one process');
+  }
+  const level = env.LOG_LEVEL || 'info';
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level)) {
+    throw new ConfigError(`LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent`);
+  }
+  if (env.PRIVATECA_BOOTSTRAP_TOKEN !== undefined && !/^[\x21-\x7e]{1,512}$/.test(env.PRIVATECA_BOOTSTRAP_TOKEN)) {
+    throw new ConfigError('PRIVATECA_BOOTSTRAP_TOKEN must be 1 to 512 printable ASCII characters without spaces');
+  }
+  return {
+    port: int(env, 'PORT', 8080, 0, 65535),
+    host: env.HOST || '127.0.0.1',
+    databaseUrl,
+    dataDir,
+    kekFile: path.resolve(env.PRIVATECA_KEK_FILE || path.join(dataDir, 'kek')),
+    kek: env.PRIVATECA_KEK || undefined,
+    bootstrapToken: env.PRIVATECA_BOOTSTRAP_TOKEN || undefined,
+    logLevel: level,
+    workers,
+    dbPoolSize: int(env, 'PRIVATECA_DB_POOL', 16, 1, 200),
+  };
+}

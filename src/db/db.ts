@@ -1,0 +1,30 @@
+/** The small database port: one SQL dialect (PostgreSQL), two drivers (pg and PGlite). */
+export interface QueryResult<T> {
+  rows: T[];
+  rowCount: number;
+}
+
+export interface Queryable {
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<T>>;
+  /** Runs a script of several statements without parameters (migrations). */
+  exec(sql: string): Promise<void>;
+}
+
+export interface Db extends Queryable {
+  readonly driver: 'pg' | 'pglite';
+  /** Runs fn inside one transaction; commits when it resolves, rolls back when it throws. */
+  tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * Runs fn while holding the session-level advisory lock `key` on one connection, so that one node
+   * at a time does the work (migrations, CRL builds). Waits for the lock.
+   */
+  withAdvisoryLock<T>(key: number, fn: (q: Queryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** PGlite returns bytea as Uint8Array, pg as Buffer: repositories call this to get one type. */
+export const bytes = (v: unknown): Buffer => {
+  if (Buffer.isBuffer(v)) return v;
+  if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+  throw new TypeError('expected bytea');
+};

@@ -1,0 +1,67 @@
+import pg from 'pg';
+import type { Db, Queryable, QueryResult } from './db.ts';
+
+// bigint (int8) as string is pg's default; keep it, CRL numbers and counts are parsed where used.
+
+/** The PostgreSQL driver: a connection pool for DATABASE_URL. */
+export function createPgDb(options: { connectionString: string; max?: number; applicationName?: string }): Db {
+  const pool = new pg.Pool({
+    connectionString: options.connectionString,
+    max: options.max ?? 16,
+    application_name: options.applicationName ?? 'privateca',
+    // A lost connection must surface as an error on the request, not hang it.
+    connectionTimeoutMillis: 10_000,
+  });
+  // An idle client that loses its connection emits 'error' on the pool; without a listener that
+  // would kill the process. The next query gets a fresh connection.
+  pool.on('error', () => {});
+
+  const wrap = (c: pg.Pool | pg.PoolClient): Queryable => ({
+    async query<T>(sql: string, params?: unknown[]): Promise<QueryResult<T>> {
+      const r = await c.query(sql, params as unknown[]);
+      return { rows: r.rows as T[], rowCount: r.rowCount ?? 0 };
+    },
+    async exec(sql: string) {
+      await c.query(sql);
+    },
+  });
+
+  return {
+    driver: 'pg',
+    ...wrap(pool),
+    async tx(fn) {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const out = await fn(wrap(client));
+        await client.query('COMMIT');
+        return out;
+      } catch (e) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw e;
+      } finally {
+        client.release();
+      }
+    },
+    async withAdvisoryLock(key, fn) {
+      const client = await pool.connect();
+      let broken = false;
+      try {
+        await client.query('SELECT pg_advisory_lock($1)', [key]);
+        try {
+          return await fn(wrap(client));
+        } finally {
+          await client.query('SELECT pg_advisory_unlock($1)', [key]).catch(() => {
+            broken = true;
+          });
+        }
+      } finally {
+        // A connection whose unlock failed may still hold the lock: destroy it rather than pool it.
+        client.release(broken);
+      }
+    },
+    async close() {
+      await pool.end();
+    },
+  };
+}

@@ -1,0 +1,43 @@
+import { PGlite } from '@electric-sql/pglite';
+import type { Db, Queryable, QueryResult } from './db.ts';
+
+/**
+ * The embedded driver: PostgreSQL compiled to WASM, storing into a data directory, so that
+ * `npm start` needs no server. It has one connection: PGlite queues queries and transactions itself.
+ */
+export async function createPgliteDb(options: { dataDir?: string }): Promise<Db> {
+  const pg = options.dataDir ? new PGlite(options.dataDir) : new PGlite();
+  await pg.waitReady;
+
+  const wrap = (c: Pick<PGlite, 'query' | 'exec'>): Queryable => ({
+    async query<T>(sql: string, params?: unknown[]): Promise<QueryResult<T>> {
+      const r = await c.query<T>(sql, params as unknown[]);
+      return { rows: r.rows, rowCount: r.affectedRows ?? r.rows.length };
+    },
+    async exec(sql: string) {
+      await c.exec(sql);
+    },
+  });
+  const locks = new Map<number, Promise<unknown>>();
+
+  return {
+    driver: 'pglite',
+    ...wrap(pg),
+    tx: (fn) => pg.transaction((t) => fn(wrap(t))),
+    // PGlite's data directory belongs to one process, so an in-process queue per key gives the
+    // same guarantee as PostgreSQL's advisory lock does across nodes.
+    withAdvisoryLock<T>(key: number, fn: (q: Queryable) => Promise<T>): Promise<T> {
+      const prev = locks.get(key) ?? Promise.resolve();
+      const run = prev.catch(() => {}).then(() => fn(wrap(pg)));
+      const tail = run.catch(() => {});
+      locks.set(key, tail);
+      void tail.then(() => {
+        if (locks.get(key) === tail) locks.delete(key);
+      });
+      return run;
+    },
+    async close() {
+      await pg.close();
+    },
+  };
+}

@@ -1,0 +1,84 @@
+import type { IssuedCertificate } from '../../domain/certificate.ts';
+import type { CertificateRepository } from '../../ports/repositories.ts';
+import { bytes, type Queryable } from '../db.ts';
+
+type Row = Record<string, any>;
+
+const COLUMNS = `ca_id, serial, status, der, subject, template, not_before, not_after, issued_at, revoked_at, revocation_reason`;
+
+function toCertificate(r: Row): IssuedCertificate {
+  return {
+    caId: r.ca_id,
+    serial: r.serial,
+    status: r.status,
+    der: bytes(r.der),
+    subject: r.subject,
+    template: r.template,
+    notBefore: r.not_before,
+    notAfter: r.not_after,
+    issuedAt: r.issued_at,
+    revokedAt: r.revoked_at ?? undefined,
+    revocationReason: r.revocation_reason ?? undefined,
+  };
+}
+
+/*
+ * The issuance statement: one round trip that checks the CA, stores the certificate and its audit
+ * event atomically. The CA check runs inside the statement so that a CA disabled or re-certified by
+ * another node stops issuance here even when this node's cache is stale.
+ */
+const INSERT_ISSUED = `
+WITH ca AS (
+  SELECT id FROM cas WHERE id = $1 AND status = 'ACTIVE' AND cert_version = $2
+), cert AS (
+  INSERT INTO certificates (ca_id, serial, status, der, subject, template, not_before, not_after, issued_at)
+  SELECT ca.id, $3, 'ISSUED', $4, $5, $6, $7, $8, $9 FROM ca
+  RETURNING serial
+)
+INSERT INTO audit_events (at, actor, action, ca_id, serial, request_id, detail)
+SELECT $9, $10, $11, $1, cert.serial, $12, $13 FROM cert`;
+
+export function certificateRepository(q: Queryable): CertificateRepository {
+  return {
+    async insertIssued(c, audit, expect) {
+      const r = await q.query(INSERT_ISSUED, [
+        c.caId,
+        expect.certVersion,
+        c.serial,
+        c.der,
+        c.subject,
+        c.template,
+        c.notBefore,
+        c.notAfter,
+        c.issuedAt,
+        audit.actor,
+        audit.action,
+        audit.requestId ?? null,
+        JSON.stringify(audit.detail ?? {}),
+      ]);
+      return r.rowCount === 1;
+    },
+    async get(caId, serial) {
+      const r = await q.query<Row>(`SELECT ${COLUMNS} FROM certificates WHERE ca_id = $1 AND serial = $2`, [caId, serial]);
+      return r.rows[0] && toCertificate(r.rows[0]);
+    },
+    async list(caId, { status, limit, afterSerial }) {
+      const params: unknown[] = [caId, afterSerial ?? '', limit];
+      let where = 'ca_id = $1 AND serial > $2';
+      if (status) {
+        params.push(status);
+        where += ' AND status = $4';
+      }
+      const r = await q.query<Row>(`SELECT ${COLUMNS} FROM certificates WHERE ${where} ORDER BY serial LIMIT $3`, params);
+      return r.rows.map(toCertificate);
+    },
+    async revoke(caId, serial, at, reason) {
+      const r = await q.query(
+        `UPDATE certificates SET status = 'REVOKED', revoked_at = $3, revocation_reason = $4
+         WHERE ca_id = $1 AND serial = $2 AND status = 'ISSUED'`,
+        [caId, serial, at, reason],
+      );
+      return r.rowCount === 1;
+    },
+  };
+}

@@ -1,0 +1,33 @@
+import type { Repos } from '../../ports/repositories.ts';
+import type { Db, Queryable } from '../db.ts';
+import { caRepository } from './ca-repository.ts';
+import { certificateRepository } from './certificate-repository.ts';
+import {
+  auditRepository,
+  idempotencyRepository,
+  softwareKeyRepository,
+  tokenRepository,
+} from './other-repositories.ts';
+
+function bind(db: Db, q: Queryable): Repos {
+  return {
+    cas: caRepository(q),
+    certificates: certificateRepository(q),
+    idempotency: idempotencyRepository(q),
+    audit: auditRepository(q),
+    tokens: tokenRepository(q),
+    softwareKeys: softwareKeyRepository(q),
+    tx: (fn) => db.tx((t) => fn(bind(db, t))),
+    async ping() {
+      try {
+        await q.query('SELECT 1');
+        return true;
+      } catch {
+        return false;
+      }
+    },
+  };
+}
+
+/** The repositories over a database; `tx` gives the same set bound to one transaction. */
+export const createRepos = (db: Db): Repos => bind(db, db);

@@ -1,0 +1,35 @@
+/** The closed set of error kinds; only api/errors.ts maps them to HTTP status codes. */
+export type CaErrorKind =
+  | 'invalid_request'
+  | 'unauthenticated'
+  | 'forbidden'
+  | 'not_found'
+  | 'conflict'
+  | 'invalid_state'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
+  | 'rate_limited'
+  | 'unavailable'
+  | 'internal';
+
+/**
+ * An error whose `code` is stable and machine-readable and whose `detail` is safe to show to the
+ * caller. Anything that is not a CaError is an internal error and is never shown.
+ */
+export class CaError extends Error {
+  readonly kind: CaErrorKind;
+  readonly code: string;
+  readonly detail: string;
+
+  constructor(kind: CaErrorKind, code: string, detail: string, options?: { cause?: unknown }) {
+    super(`${code}: ${detail}`, options);
+    this.name = 'CaError';
+    this.kind = kind;
+    this.code = code;
+    this.detail = detail;
+  }
+}
+
+export const invalid = (code: string, detail: string) => new CaError('invalid_request', code, detail);
+export const notFound = (code: string, detail: string) => new CaError('not_found', code, detail);
+export const conflict = (code: string, detail: string) => new CaError('conflict', code, detail);

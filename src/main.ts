@@ -1,0 +1,162 @@
+import 'reflect-metadata';
+import cluster from 'node:cluster';
+import { mkdir, unlink, writeFile } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import cron from 'node-cron';
+import { pino, type Logger } from 'pino';
+import { createApp } from '../api/app.ts';
+import { createKeyStoreRegistry } from '../hsm-adapters/registry.ts';
+import { loadKek } from '../hsm-adapters/software/kek.ts';
+import { SoftwareKeyStore } from '../hsm-adapters/software/software-key-store.ts';
+import { loadConfig, type Config } from './config.ts';
+import type { Db } from './db/db.ts';
+import { migrate } from './db/migrate.ts';
+import { createPgDb } from './db/pg-driver.ts';
+import { createPgliteDb } from './db/pglite-driver.ts';
+import { createRepos } from './db/repositories/index.ts';
+import { systemClock, type Clock } from './ports/clock.ts';
+import { SYSTEM_ACTOR } from './services/actor.ts';
+import { AuthService } from './services/auth-service.ts';
+import { CaService } from './services/ca-service.ts';
+import { IssuanceService } from './services/issuance-service.ts';
+import { RevocationService } from './services/revocation-service.ts';
+
+const BOOTSTRAP_LOCK = 0x70636102;
+const PURGE_LOCK = 0x70636103;
+
+export async function openDatabase(config: Config, poolSize = config.dbPoolSize): Promise<Db> {
+  if (config.databaseUrl) return createPgDb({ connectionString: config.databaseUrl, max: poolSize });
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  return createPgliteDb({ dataDir: path.join(config.dataDir, 'pgdata') });
+}
+
+/**
+ * Once per start, before serving: migrations, then the administrator on an empty database. Several
+ * nodes may start together; the advisory locks make each step happen once.
+ */
+export async function prepareDatabase(db: Db, config: Config, logger: Logger, clock: Clock = systemClock): Promise<void> {
+  const applied = await migrate(db);
+  if (applied.length) logger.info({ applied }, 'migrations applied');
+  const auth = new AuthService({ repos: createRepos(db), clock });
+  await db.withAdvisoryLock(BOOTSTRAP_LOCK, async () => {
+    const token = await auth.bootstrap(config.bootstrapToken);
+    if (token === undefined) return;
+    if (config.bootstrapToken) {
+      logger.info('administrator created with the token from PRIVATECA_BOOTSTRAP_TOKEN');
+      return;
+    }
+    const file = path.join(config.dataDir, 'admin-token');
+    await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+    await unlink(file).catch(() => {});
+    await writeFile(file, token + '\n', { mode: 0o600, flag: 'wx' });
+    logger.info({ file }, 'administrator created; its token is in this file (readable by the owner only)');
+  });
+}
+
+export interface Node {
+  app: ReturnType<typeof createApp>;
+  cas: CaService;
+  issuance: IssuanceService;
+  revocation: RevocationService;
+  close(): Promise<void>;
+}
+
+/** Wires one service node: key stores, services and the HTTP app over an open database. */
+export async function compose(options: { db: Db; config: Config; logger: Logger; clock?: Clock }): Promise<Node> {
+  const { db, config, logger } = options;
+  const clock = options.clock ?? systemClock;
+  const repos = createRepos(db);
+  const kek = await loadKek({ env: config.kek, file: config.kekFile });
+  const keyStores = createKeyStoreRegistry([new SoftwareKeyStore({ kek, keys: repos.softwareKeys, clock })]);
+  const cas = new CaService({ repos, keyStores, clock });
+  const issuance = new IssuanceService({ repos, keyStores, clock });
+  const revocation = new RevocationService({ repos, clock });
+  cas.onChange((ca) => issuance.invalidate(ca.id));
+  const auth = new AuthService({ repos, clock });
+  const app = createApp({ logger, clock, repos, auth, cas, issuance, revocation });
+  return {
+    app,
+    cas,
+    issuance,
+    revocation,
+    async close() {
+      await keyStores.close();
+    },
+  };
+}
+
+function listen(app: Node['app'], config: Config): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve(server)));
+    server.keepAliveTimeout = 65_000;
+  });
+}
+
+/** Runs one node: HTTP on config.port, and the hourly purge of CAs past their restore window. */
+async function runNode(config: Config, logger: Logger, prepare: boolean): Promise<void> {
+  const db = await openDatabase(config, Math.max(2, Math.ceil(config.dbPoolSize / config.workers)));
+  if (prepare) await prepareDatabase(db, config, logger);
+  const node = await compose({ db, config, logger });
+  const server = await listen(node.app, config);
+  const purge = cron.schedule('17 * * * *', async () => {
+    try {
+      await db.withAdvisoryLock(PURGE_LOCK, () => node.cas.purge(SYSTEM_ACTOR));
+    } catch (e) {
+      logger.error({ err: e }, 'purging deleted CAs failed');
+    }
+  });
+  logger.info({ url: `http://${config.host}:${config.port}`, database: db.driver }, 'privateca listening');
+  const stop = async () => {
+    await purge.stop();
+    server.close();
+    server.closeIdleConnections();
+    await node.close();
+    await db.close();
+    process.exit(0);
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+export async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (e) {
+    console.error(`privateca: configuration: ${(e as Error).message}`);
+    process.exit(2);
+  }
+  const logger = pino({ level: config.logLevel, base: { pid: process.pid } });
+  if (config.workers === 1) return runNode(config, logger, true);
+  if (cluster.isPrimary) {
+    // Migrations, bootstrap and the KEK file once, before the workers race for them.
+    const db = await openDatabase(config, 2);
+    await prepareDatabase(db, config, logger);
+    await loadKek({ env: config.kek, file: config.kekFile });
+    await db.close();
+    let stopping = false;
+    for (let i = 0; i < config.workers; i++) cluster.fork();
+    cluster.on('exit', (w, code) => {
+      if (stopping) return;
+      logger.error({ pid: w.process.pid, code }, 'worker exited; starting another');
+      cluster.fork();
+    });
+    const stop = () => {
+      stopping = true;
+      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+    return;
+  }
+  return runNode(config, logger, false);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((e) => {
+    console.error('privateca: failed to start:', e instanceof Error ? e.message : e);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,43 @@
+import type { KeyAlgorithm, SigningAlgorithm } from '../domain/key-algorithm.ts';
+
+/**
+ * Signs with one private key that stays inside its key store.
+ * `sign` returns the signature exactly as X.509 carries it: DER ECDSA-Sig-Value for EC keys,
+ * the PKCS#1 v1.5 signature for RSA keys. Adapters whose device returns raw r||s convert in one place.
+ */
+export interface Signer {
+  readonly keyUri: string;
+  readonly keyAlgorithm: KeyAlgorithm;
+  /** DER SubjectPublicKeyInfo. */
+  readonly publicKeySpki: Uint8Array;
+  sign(algorithm: SigningAlgorithm, data: Uint8Array): Promise<Uint8Array>;
+  /**
+   * Synchronous signing, offered only where it is cheap and safe (in-process software keys); the
+   * issuance hot path uses it to avoid a promise per certificate.
+   */
+  signSync?(algorithm: SigningAlgorithm, data: Uint8Array): Uint8Array;
+}
+
+/** Creates and finds keys. A key is named by a URI whose scheme picks the adapter. */
+export interface KeyStore {
+  /** The key store type as the API names it: software, pkcs11, aws-kms. */
+  readonly type: string;
+  createKey(options: { algorithm: KeyAlgorithm; label: string }): Promise<{ keyUri: string }>;
+  getSigner(keyUri: string): Promise<Signer>;
+  close(): Promise<void>;
+}
+
+/** Optional capability: keys that can be destroyed when their CA is deleted for good. */
+export interface DeletableKeyStore extends KeyStore {
+  deleteKey(keyUri: string): Promise<void>;
+}
+
+export const isDeletable = (ks: KeyStore): ks is DeletableKeyStore =>
+  typeof (ks as Partial<DeletableKeyStore>).deleteKey === 'function';
+
+/** Finds the key store for a type (at CA creation) or for a key URI (afterwards). */
+export interface KeyStoreRegistry {
+  /** Throws CaError key_store_unavailable when the type is unknown or not configured. */
+  forType(type: string): KeyStore;
+  forUri(keyUri: string): KeyStore;
+}

@@ -1,0 +1,100 @@
+import type { Ca } from '../domain/ca.ts';
+import type { IssuedCertificate, CertificateStatus } from '../domain/certificate.ts';
+import type { RevocationReason } from '../domain/revocation-reason.ts';
+
+/** One entry of the audit trail: who did what to which CA or certificate, and when. */
+export interface AuditEvent {
+  at: Date;
+  actor: string;
+  action: string;
+  caId?: string;
+  serial?: string;
+  requestId?: string;
+  detail?: Record<string, unknown>;
+}
+
+export interface CaRepository {
+  insert(ca: Ca): Promise<void>;
+  get(id: string, options?: { forUpdate?: boolean }): Promise<Ca | undefined>;
+  /** Keyset pagination by (createdAt, id). */
+  list(options: { limit: number; after?: { createdAt: Date; id: string } }): Promise<Ca[]>;
+  /** Writes every mutable field of the CA. */
+  save(ca: Ca): Promise<void>;
+  /** Deleted CAs whose restore window has passed. */
+  listPurgeable(now: Date): Promise<Ca[]>;
+  remove(id: string): Promise<void>;
+}
+
+export interface CertificateRepository {
+  /**
+   * Stores an issued certificate and its audit event in one statement, only while the CA is ACTIVE
+   * and still at `certVersion` (no other node imported a new CA certificate meanwhile).
+   * Returns false when that condition failed and nothing was stored.
+   */
+  insertIssued(cert: IssuedCertificate, audit: AuditEvent, expect: { certVersion: number }): Promise<boolean>;
+  get(caId: string, serial: string): Promise<IssuedCertificate | undefined>;
+  list(caId: string, options: { status?: CertificateStatus; limit: number; afterSerial?: string }): Promise<IssuedCertificate[]>;
+  /** Marks an ISSUED certificate REVOKED; false when it was not ISSUED. */
+  revoke(caId: string, serial: string, at: Date, reason: RevocationReason): Promise<boolean>;
+}
+
+export interface IdempotencyRecord {
+  caId: string;
+  token: string;
+  csrSha256: Buffer;
+  serial: string;
+  createdAt: Date;
+}
+
+export interface IdempotencyRepository {
+  get(caId: string, token: string, options?: { forUpdate?: boolean }): Promise<IdempotencyRecord | undefined>;
+  /** Inserts, or replaces a record older than `replaceBefore`; throws on a fresher one (unique violation). */
+  put(record: IdempotencyRecord, replaceBefore: Date): Promise<boolean>;
+}
+
+export interface AuditRepository {
+  record(event: AuditEvent): Promise<void>;
+  list(options: { caId?: string; limit: number }): Promise<(AuditEvent & { id: string })[]>;
+}
+
+export interface ApiToken {
+  id: string;
+  name: string;
+  role: 'admin';
+  createdAt: Date;
+  revokedAt?: Date;
+}
+
+export interface TokenRepository {
+  insert(token: ApiToken, tokenHash: Buffer): Promise<void>;
+  findByHash(tokenHash: Buffer): Promise<ApiToken | undefined>;
+  count(): Promise<number>;
+}
+
+export interface SoftwareKeyRecord {
+  id: string;
+  algorithm: string;
+  spki: Buffer;
+  wrappedKey: Buffer;
+  kekId: string;
+  createdAt: Date;
+}
+
+export interface SoftwareKeyRepository {
+  insert(record: SoftwareKeyRecord): Promise<void>;
+  get(id: string): Promise<SoftwareKeyRecord | undefined>;
+  remove(id: string): Promise<void>;
+}
+
+export interface Repos {
+  cas: CaRepository;
+  certificates: CertificateRepository;
+  idempotency: IdempotencyRepository;
+  audit: AuditRepository;
+  tokens: TokenRepository;
+  softwareKeys: SoftwareKeyRepository;
+  /** Runs fn with repositories bound to one transaction. */
+  tx<T>(fn: (r: Repos) => Promise<T>): Promise<T>;
+  /** True when the database answers (for /healthz). */
+  ping(): Promise<boolean>;
+}
