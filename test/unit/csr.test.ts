@@ -302,8 +302,7 @@ describe('parseCsr input forms', () => {
     expectCaError(() => parseCsr(pem.replace('-----\n', '-----\nProc-Type: 4,ENCRYPTED\n\n')), 'invalid_csr', /PEM/);
     expectCaError(() => parseCsr('-----BEGIN CERTIFICATE REQUEST-----\n-----END CERTIFICATE REQUEST-----'), 'invalid_csr', /base64/);
     // Base64 with the padding removed, and with non-zero pad bits ("QR==" instead of "QQ==").
-    const b64 = der.toString('base64');
-    expectCaError(() => parseCsr(pem.replace(b64.replace(/.{64}/g, '$&\n').replace(/\n$/, ''), b64.replace(/=+$/, ''))), 'invalid_csr', /base64/);
+    expectCaError(() => parseCsr('-----BEGIN CERTIFICATE REQUEST-----\nMIIBQQ\n-----END CERTIFICATE REQUEST-----'), 'invalid_csr', /base64/);
     expectCaError(() => parseCsr('-----BEGIN CERTIFICATE REQUEST-----\nMIIBQR==\n-----END CERTIFICATE REQUEST-----'), 'invalid_csr', /base64/);
   });
 
