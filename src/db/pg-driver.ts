@@ -16,9 +16,23 @@ export function createPgDb(options: { connectionString: string; max?: number; ap
   // would kill the process. The next query gets a fresh connection.
   pool.on('error', () => {});
 
+  // Parameterised statements are prepared once per connection under a name, so the server parses
+  // and plans the hot ones (issuance, token lookup) once rather than on every call.
+  const names = new Map<string, string>();
+  const nameOf = (sql: string): string | undefined => {
+    let n = names.get(sql);
+    if (!n && names.size < 500) {
+      n = `pca_${names.size}`;
+      names.set(sql, n);
+    }
+    return n;
+  };
+
   const wrap = (c: pg.Pool | pg.PoolClient): Queryable => ({
     async query<T>(sql: string, params?: unknown[]): Promise<QueryResult<T>> {
-      const r = await c.query(sql, params as unknown[]);
+      const r = params?.length
+        ? await c.query({ name: nameOf(sql), text: sql, values: params as unknown[] })
+        : await c.query(sql);
       return { rows: r.rows as T[], rowCount: r.rowCount ?? 0 };
     },
     async exec(sql: string) {

@@ -5,7 +5,7 @@
  * signature with node:crypto, and hands back the exact DER pieces (subject Name, SubjectPublicKeyInfo,
  * SAN GeneralNames) that the leaf encoder copies verbatim into certificates.
  */
-import { createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { createPublicKey, verify, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { CaError, invalid } from '../domain/ca-error.ts';
 import {
   TAG,
@@ -30,6 +30,10 @@ export interface SubjectAltName {
 /** The subject key as far as policy cares. */
 export type CsrKeyInfo = { family: 'EC'; curve: 'P-256' | 'P-384' | 'P-521' } | { family: 'RSA'; bits: number };
 
+/**
+ * The byte fields (der, subjectDer, spkiDer, sanDer) are views into the DER that parseCsr read: into
+ * the caller's buffer when it passed DER bytes. Do not modify that buffer while the result is in use.
+ */
 export interface ParsedCsr {
   /** The whole CSR DER. */
   der: Uint8Array;
@@ -206,7 +210,7 @@ function parseCsrDer(der: Uint8Array): ParsedCsr {
   }
   if (!sigAlgOid.paramsOk) throw new Error('signatureAlgorithm has unexpected parameters');
 
-  const key = readSubjectPublicKeyInfo(der, spkiTlv);
+  const { info: key, jwk } = readSubjectPublicKeyInfo(der, spkiTlv);
   if (key.family !== sigAlg.family) {
     throw invalid('invalid_csr', `the CSR is signed with ${sigAlg.name}, which does not fit its ${key.family} key`);
   }
@@ -224,7 +228,12 @@ function parseCsrDer(der: Uint8Array): ParsedCsr {
   const spkiDer = der.subarray(spkiTlv.start, spkiTlv.end);
   let publicKey: KeyObject;
   try {
-    publicKey = createPublicKey({ key: Buffer.from(spkiDer.buffer, spkiDer.byteOffset, spkiDer.length), format: 'der', type: 'spki' });
+    // Import through JWK where that is cheaper: OpenSSL 3's SPKI decoder costs 110-170 µs per key,
+    // the JWK path about 5 µs for RSA and about 85 µs for P-256 (it checks the point against the
+    // curve order, which is slow on the curves without optimised code, P-384 and P-521).
+    publicKey = jwk
+      ? createPublicKey({ key: jwk, format: 'jwk' })
+      : createPublicKey({ key: Buffer.from(spkiDer.buffer, spkiDer.byteOffset, spkiDer.length), format: 'der', type: 'spki' });
   } catch {
     throw invalid('invalid_csr', 'the CSR public key is malformed');
   }
@@ -288,7 +297,7 @@ function readBitStringBytes(buf: Uint8Array, t: Tlv, what: string): Uint8Array {
  * Identifies the key from the SPKI's AlgorithmIdentifier before node:crypto sees it, so that a key we
  * do not issue for is reported as unsupported_key rather than as whatever OpenSSL makes of it.
  */
-function readSubjectPublicKeyInfo(buf: Uint8Array, spki: Tlv): CsrKeyInfo {
+function readSubjectPublicKeyInfo(buf: Uint8Array, spki: Tlv): { info: CsrKeyInfo; jwk?: JsonWebKey } {
   const parts = readChildren(buf, spki);
   if (parts.length !== 2) throw new Error('subjectPKInfo must have exactly two fields');
   const alg = readAlgorithmIdentifier(buf, parts[0], 'subjectPKInfo.algorithm');
@@ -316,7 +325,7 @@ function readSubjectPublicKeyInfo(buf: Uint8Array, spki: Tlv): CsrKeyInfo {
     if ((eLast & 1) === 0 || (exponent.length === 1 && eLast === 1)) {
       throw invalid('unsupported_key', 'the RSA public exponent is invalid');
     }
-    return { family: 'RSA', bits };
+    return { info: { family: 'RSA', bits }, jwk: { kty: 'RSA', n: b64url(modulus), e: b64url(exponent) } };
   }
 
   if (alg.oid === OID_EC_PUBLIC_KEY) {
@@ -336,10 +345,17 @@ function readSubjectPublicKeyInfo(buf: Uint8Array, spki: Tlv): CsrKeyInfo {
       throw invalid('unsupported_key', 'compressed EC public keys are not supported; send the uncompressed point');
     }
     if (keyBytes.length !== 1 + 2 * curve.coordinateBytes) throw new Error(`EC point has the wrong length for ${curve.curve}`);
-    return { family: 'EC', curve: curve.curve };
+    const info: CsrKeyInfo = { family: 'EC', curve: curve.curve };
+    if (curve.curve !== 'P-256') return { info };
+    const n = curve.coordinateBytes;
+    return { info, jwk: { kty: 'EC', crv: curve.curve, x: b64url(keyBytes.subarray(1, 1 + n)), y: b64url(keyBytes.subarray(1 + n)) } };
   }
 
   throw invalid('unsupported_key', `key algorithm ${algorithmName(alg.oid)} is not supported; use RSA (2048 to 8192 bits) or EC P-256, P-384 or P-521`);
+}
+
+function b64url(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.length).toString('base64url');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -470,10 +486,11 @@ export function isDnsName(name: string, allowWildcard = true): boolean {
  * (IP addresses are checked and kept in the caller's text form).
  */
 export function checkSubjectAltName(san: SubjectAltName): SubjectAltName {
-  const shown = JSON.stringify(san.value.length > 256 ? `${san.value.slice(0, 256)}…` : san.value);
+  // Built only on failure: this runs for every SAN of every request.
+  const shown = () => JSON.stringify(san.value.length > 256 ? `${san.value.slice(0, 256)}…` : san.value);
   switch (san.type) {
     case 'dns':
-      if (!isDnsName(san.value)) throw invalid('unsupported_san', `DNS SAN ${shown} is not a valid DNS name`);
+      if (!isDnsName(san.value)) throw invalid('unsupported_san', `DNS SAN ${shown()} is not a valid DNS name`);
       return san;
     case 'email': {
       // RFC 5280 4.2.1.6: an addr-spec (RFC 5321 Mailbox); we take local-part@domain with a
@@ -482,16 +499,16 @@ export function checkSubjectAltName(san: SubjectAltName): SubjectAltName {
       const local = san.value.slice(0, at);
       const domain = san.value.slice(at + 1);
       if (at <= 0 || local.length > 64 || !/^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+$/.test(local) || !isDnsName(domain, false)) {
-        throw invalid('unsupported_san', `email SAN ${shown} is not a valid address`);
+        throw invalid('unsupported_san', `email SAN ${shown()} is not a valid address`);
       }
       return san;
     }
     case 'uri':
       // RFC 5280 4.2.1.6: the name MUST NOT be a relative URI; it must have a scheme.
-      if (!URI_RE.test(san.value)) throw invalid('unsupported_san', `URI SAN ${shown} is not an absolute URI`);
+      if (!URI_RE.test(san.value)) throw invalid('unsupported_san', `URI SAN ${shown()} is not an absolute URI`);
       return san;
     case 'ip':
-      if (!parseIpAddress(san.value)) throw invalid('unsupported_san', `IP SAN ${shown} is not an IPv4 or IPv6 address`);
+      if (!parseIpAddress(san.value)) throw invalid('unsupported_san', `IP SAN ${shown()} is not an IPv4 or IPv6 address`);
       return san;
     default:
       throw invalid('unsupported_san', `SAN type ${JSON.stringify((san as { type: unknown }).type)} is not supported`);

@@ -377,6 +377,14 @@ describe('parseCsr refusals', () => {
     expectCaError(() => parseCsr(buildCsr({ key: ecKey, spkiDer })), 'unsupported_key', /compressed/);
   });
 
+  it('fail/an EC point that is not on the curve is invalid_csr', () => {
+    for (const [curve, key] of [['P-256', ecKey], ['P-384', generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey]] as const) {
+      const spki = Buffer.from(createPublicKey(key).export({ format: 'der', type: 'spki' }));
+      spki[spki.length - 1] ^= 0x01; // last octet of Y
+      expectCaError(() => parseCsr(buildCsr({ key, spkiDer: spki, hash: curve === 'P-256' ? 'sha256' : 'sha384' })), 'invalid_csr', /public key is malformed/);
+    }
+  });
+
   it('fail/RSA keys below 2048 bits are unsupported_key, naming the size', () => {
     openssl('req', '-new', '-newkey', 'rsa:1024', '-nodes', '-keyout', 'r1k.key', '-subj', '/CN=small', '-out', 'r1k.csr');
     expectCaError(() => parseCsr(readFileSync(join(dir, 'r1k.csr'), 'utf8')), 'unsupported_key', /1024 bits/);

@@ -1,6 +1,7 @@
 import type { IssuedCertificate } from '../../domain/certificate.ts';
-import type { CertificateRepository } from '../../ports/repositories.ts';
+import type { AuditEvent, CertificateRepository } from '../../ports/repositories.ts';
 import { bytes, type Queryable } from '../db.ts';
+import { IssuedBatcher } from '../issued-batcher.ts';
 
 type Row = Record<string, any>;
 
@@ -38,25 +39,34 @@ WITH ca AS (
 INSERT INTO audit_events (at, actor, action, ca_id, serial, request_id, detail)
 SELECT $9, $10, $11, $1, cert.serial, $12, $13 FROM cert`;
 
-export function certificateRepository(q: Queryable): CertificateRepository {
+/**
+ * @param options.batch group concurrent issuance inserts into multi-row statements (for the pool;
+ *   never inside a transaction, whose statements must stay on its own connection)
+ */
+export function certificateRepository(q: Queryable, options: { batch?: boolean } = {}): CertificateRepository {
+  const insertOne = async (c: IssuedCertificate, audit: AuditEvent, certVersion: number): Promise<boolean> => {
+    const r = await q.query(INSERT_ISSUED, [
+      c.caId,
+      certVersion,
+      c.serial,
+      c.der,
+      c.subject,
+      c.template,
+      c.notBefore,
+      c.notAfter,
+      c.issuedAt,
+      audit.actor,
+      audit.action,
+      audit.requestId ?? null,
+      JSON.stringify(audit.detail ?? {}),
+    ]);
+    return r.rowCount === 1;
+  };
+  const batcher = options.batch ? new IssuedBatcher(q, (p) => insertOne(p.cert, p.audit, p.certVersion)) : undefined;
   return {
     async insertIssued(c, audit, expect) {
-      const r = await q.query(INSERT_ISSUED, [
-        c.caId,
-        expect.certVersion,
-        c.serial,
-        c.der,
-        c.subject,
-        c.template,
-        c.notBefore,
-        c.notAfter,
-        c.issuedAt,
-        audit.actor,
-        audit.action,
-        audit.requestId ?? null,
-        JSON.stringify(audit.detail ?? {}),
-      ]);
-      return r.rowCount === 1;
+      if (batcher) return batcher.insert(c, audit, expect.certVersion);
+      return insertOne(c, audit, expect.certVersion);
     },
     async get(caId, serial) {
       const r = await q.query<Row>(`SELECT ${COLUMNS} FROM certificates WHERE ca_id = $1 AND serial = $2`, [caId, serial]);

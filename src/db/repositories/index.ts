@@ -9,15 +9,15 @@ import {
   tokenRepository,
 } from './other-repositories.ts';
 
-function bind(db: Db, q: Queryable): Repos {
+function bind(db: Db, q: Queryable, inTx: boolean): Repos {
   return {
     cas: caRepository(q),
-    certificates: certificateRepository(q),
+    certificates: certificateRepository(q, { batch: !inTx }),
     idempotency: idempotencyRepository(q),
     audit: auditRepository(q),
     tokens: tokenRepository(q),
     softwareKeys: softwareKeyRepository(q),
-    tx: (fn) => db.tx((t) => fn(bind(db, t))),
+    tx: (fn) => db.tx((t) => fn(bind(db, t, true))),
     async ping() {
       try {
         await q.query('SELECT 1');
@@ -30,4 +30,4 @@ function bind(db: Db, q: Queryable): Repos {
 }
 
 /** The repositories over a database; `tx` gives the same set bound to one transaction. */
-export const createRepos = (db: Db): Repos => bind(db, db);
+export const createRepos = (db: Db): Repos => bind(db, db, false);

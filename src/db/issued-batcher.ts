@@ -1,0 +1,117 @@
+import type { IssuedCertificate } from '../domain/certificate.ts';
+import type { AuditEvent } from '../ports/repositories.ts';
+import type { Queryable } from './db.ts';
+
+/*
+ * Group commit for issuance. Every certificate is committed, with its audit event, before its
+ * response, but under load many commits wait on one WAL flush anyway; sending the certificates that
+ * arrive while earlier statements are in flight as one multi-row statement turns N round trips, N
+ * statement parses and N commits into one. Measured with bench/issue.ts (README).
+ *
+ * The CA check is per row, as in the single-row statement: a row whose CA is no longer ACTIVE at the
+ * expected cert_version is not inserted, and its caller is told so.
+ */
+const INSERT_BATCH = `
+WITH input AS (
+  SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                       $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[])
+    AS t(ca_id, cert_version, serial, der, subject, template, not_before, not_after, at, actor, action, request_id, detail)
+), ok AS (
+  SELECT input.* FROM input JOIN cas ON cas.id = input.ca_id AND cas.status = 'ACTIVE' AND cas.cert_version = input.cert_version
+), cert AS (
+  INSERT INTO certificates (ca_id, serial, status, der, subject, template, not_before, not_after, issued_at)
+  SELECT ca_id, serial, 'ISSUED', decode(der, 'base64'), subject, template, not_before::timestamptz, not_after::timestamptz, at::timestamptz
+  FROM ok
+  RETURNING ca_id, serial
+)
+INSERT INTO audit_events (at, actor, action, ca_id, serial, request_id, detail)
+SELECT ok.at::timestamptz, ok.actor, ok.action, ok.ca_id, ok.serial, ok.request_id, ok.detail::jsonb
+FROM ok JOIN cert ON cert.ca_id = ok.ca_id AND cert.serial = ok.serial
+RETURNING serial`;
+
+interface Pending {
+  cert: IssuedCertificate;
+  audit: AuditEvent;
+  certVersion: number;
+  resolve(stored: boolean): void;
+  reject(e: unknown): void;
+}
+
+export class IssuedBatcher {
+  private queue: Pending[] = [];
+  private inFlight = 0;
+  private scheduled = false;
+
+  /**
+   * @param single the one-row statement, used when a batch fails so that one bad row (a serial
+   *   collision, say) cannot fail the others
+   * @param maxInFlight statements in flight at once; arrivals beyond wait for the next batch
+   */
+  constructor(
+    private readonly q: Queryable,
+    private readonly single: (p: Pending) => Promise<boolean>,
+    private readonly maxInFlight = 4,
+    private readonly maxBatch = 256,
+  ) {}
+
+  insert(cert: IssuedCertificate, audit: AuditEvent, certVersion: number): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ cert, audit, certVersion, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.inFlight >= this.maxInFlight || this.queue.length === 0) return;
+    this.scheduled = true;
+    // Collect everything that arrives in this turn of the event loop.
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    if (this.inFlight >= this.maxInFlight || this.queue.length === 0) return;
+    const batch = this.queue.splice(0, this.maxBatch);
+    this.inFlight++;
+    try {
+      if (batch.length === 1) {
+        const p = batch[0]!;
+        await this.single(p).then(p.resolve, p.reject);
+      } else {
+        await this.many(batch);
+      }
+    } finally {
+      this.inFlight--;
+      this.schedule();
+    }
+  }
+
+  private async many(batch: Pending[]): Promise<void> {
+    const col = <T>(f: (p: Pending) => T) => batch.map(f);
+    let stored: Set<string>;
+    try {
+      const r = await this.q.query<{ serial: string }>(INSERT_BATCH, [
+        col((p) => p.cert.caId),
+        col((p) => p.certVersion),
+        col((p) => p.cert.serial),
+        col((p) => p.cert.der.toString('base64')),
+        col((p) => p.cert.subject),
+        col((p) => p.cert.template),
+        col((p) => p.cert.notBefore.toISOString()),
+        col((p) => p.cert.notAfter.toISOString()),
+        col((p) => p.cert.issuedAt.toISOString()),
+        col((p) => p.audit.actor),
+        col((p) => p.audit.action),
+        col((p) => p.audit.requestId ?? null),
+        col((p) => JSON.stringify(p.audit.detail ?? {})),
+      ]);
+      stored = new Set(r.rows.map((x) => x.serial));
+    } catch {
+      await Promise.all(batch.map((p) => this.single(p).then(p.resolve, p.reject)));
+      return;
+    }
+    for (const p of batch) p.resolve(stored.has(p.cert.serial));
+  }
+}
