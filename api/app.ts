@@ -49,8 +49,9 @@ export function createApp(deps: AppDeps): Express {
   const v1 = express.Router();
   v1.use(authenticate(deps.auth));
   v1.use(body);
-  v1.use('/cas', casRouter(deps));
+  // Certificates first: issuance is the hot path, and the CA router would only be tried in vain.
   v1.use('/cas/:caId/certificates', certificatesRouter({ ...deps, certificates: deps.repos.certificates }));
+  v1.use('/cas', casRouter(deps));
   app.use('/v1', v1);
 
   app.use((req, _res, next) => next(new CaError('not_found', 'not_found', `no route ${req.method} ${req.path}`)));

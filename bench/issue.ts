@@ -16,6 +16,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { makeCsrPem } from './csr-factory.ts';
+import { BenchConnection } from './http-client.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -179,17 +180,21 @@ async function main() {
     const latencies: number[] = [];
     let errors = 0;
     let firstError: unknown;
+    const { hostname, port } = new URL(svc.base);
+    const auth = { authorization: `Bearer ${svc.token}` };
     const client = async () => {
+      const conn = new BenchConnection(hostname, Number(port));
       while (!stop) {
         const csr = csrs[next++ % csrs.length]!;
         const start = process.hrtime.bigint();
-        const r = await request(svc.base, svc.token, 'POST', caPath, { csr, validity: { days: 30 } });
+        const r = await conn.request('POST', caPath, auth, JSON.stringify({ csr, validity: { days: 30 } }));
         const ms = Number(process.hrtime.bigint() - start) / 1e6;
         if (r.status !== 201) {
           errors++;
           firstError ??= r.body;
         } else if (measuring) latencies.push(ms);
       }
+      conn.close();
     };
     const clients = Array.from({ length: concurrency }, client);
     await new Promise((r) => setTimeout(r, warmup));

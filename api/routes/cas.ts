@@ -4,6 +4,7 @@ import type { CaService } from '../../src/services/ca-service.ts';
 import type { Clock } from '../../src/ports/clock.ts';
 import { toPem } from '../../src/x509/pem.ts';
 import { caId, encodeCursor, page, parseBody } from '../params.ts';
+import { sendJson } from '../middleware.ts';
 import { presentCa } from '../presenters.ts';
 import { CreateCaSchema, ImportCertificateSchema, PatchCaSchema } from '../schemas.ts';
 
@@ -23,27 +24,27 @@ export function casRouter(deps: { cas: CaService; clock: Clock }): Router {
 
   r.post('/', async (req, res) => {
     const input = parseBody(CreateCaSchema, req.body);
-    res.status(201).json(show(await cas.create(res.locals.actor, input)));
+    sendJson(res, 201, show(await cas.create(res.locals.actor, input)));
   });
 
   r.get('/', async (req, res) => {
     const { limit, after } = page(req.query, decodeCaCursor);
     const items = await cas.list({ limit, after });
     const last = items.length === limit ? items[items.length - 1] : undefined;
-    res.json({
+    sendJson(res, 200, {
       items: items.map(show),
       nextCursor: last ? encodeCursor({ t: last.createdAt.toISOString(), i: last.id }) : null,
     });
   });
 
   r.get('/:caId', async (req, res) => {
-    res.json(show(await cas.get(caId(req.params.caId))));
+    sendJson(res, 200, show(await cas.get(caId(req.params.caId))));
   });
 
   r.patch('/:caId', async (req, res) => {
     const id = caId(req.params.caId);
     const input = parseBody(PatchCaSchema, req.body);
-    res.json(show(await cas.patch(res.locals.actor, id, input)));
+    sendJson(res, 200, show(await cas.patch(res.locals.actor, id, input)));
   });
 
   r.delete('/:caId', async (req, res) => {
@@ -56,25 +57,25 @@ export function casRouter(deps: { cas: CaService; clock: Clock }): Router {
       }
       days = Number(raw);
     }
-    res.json(show(await cas.delete(res.locals.actor, id, days)));
+    sendJson(res, 200, show(await cas.delete(res.locals.actor, id, days)));
   });
 
   r.post('/:caId/restore', async (req, res) => {
-    res.json(show(await cas.restore(res.locals.actor, caId(req.params.caId))));
+    sendJson(res, 200, show(await cas.restore(res.locals.actor, caId(req.params.caId))));
   });
 
   r.get('/:caId/csr', async (req, res) => {
-    res.json({ csr: toPem(await cas.getCsr(caId(req.params.caId)), 'CERTIFICATE REQUEST') });
+    sendJson(res, 200, { csr: toPem(await cas.getCsr(caId(req.params.caId)), 'CERTIFICATE REQUEST') });
   });
 
   r.post('/:caId/certificate', async (req, res) => {
     const id = caId(req.params.caId);
     const input = parseBody(ImportCertificateSchema, req.body);
-    res.json(show(await cas.importCertificate(res.locals.actor, id, input)));
+    sendJson(res, 200, show(await cas.importCertificate(res.locals.actor, id, input)));
   });
 
   r.get('/:caId/certificate', async (req, res) => {
-    res.json(await cas.getCertificate(caId(req.params.caId)));
+    sendJson(res, 200, await cas.getCertificate(caId(req.params.caId)));
   });
 
   return r;

@@ -5,6 +5,7 @@ import type { IssuanceService } from '../../src/services/issuance-service.ts';
 import type { RevocationService } from '../../src/services/revocation-service.ts';
 import type { CertificateRepository } from '../../src/ports/repositories.ts';
 import { caId, encodeCursor, page, parseBody } from '../params.ts';
+import { sendJson } from '../middleware.ts';
 import { presentCertificate } from '../presenters.ts';
 import { IssueSchema, RevokeSchema } from '../schemas.ts';
 
@@ -27,7 +28,7 @@ export function certificatesRouter(deps: {
     const input = parseBody(IssueSchema, req.body);
     const validity = 'days' in input.validity ? input.validity : { notAfter: new Date(input.validity.notAfter) };
     const out = await deps.issuance.issue(res.locals.actor, id, { ...input, validity });
-    res.status(out.replayed ? 200 : 201).json({
+    sendJson(res, out.replayed ? 200 : 201, {
       serial: out.serial,
       certificate: out.certificate,
       chain: out.chain,
@@ -46,14 +47,14 @@ export function certificatesRouter(deps: {
     const chain = await deps.issuance.chain(id);
     const items = await deps.certificates.list(id, { status, limit, afterSerial: after });
     const last = items.length === limit ? items[items.length - 1] : undefined;
-    res.json({ items: items.map((c) => presentCertificate(c, chain)), nextCursor: last ? encodeCursor({ s: last.serial }) : null });
+    sendJson(res, 200, { items: items.map((c) => presentCertificate(c, chain)), nextCursor: last ? encodeCursor({ s: last.serial }) : null });
   });
 
   r.get('/:serial', async (req, res) => {
     const id = caId((req.params as Record<string, string>).caId);
     const serial = parseSerial(String(req.params.serial));
     const { cert, chain } = await deps.issuance.get(id, serial);
-    res.json(presentCertificate(cert, chain));
+    sendJson(res, 200, presentCertificate(cert, chain));
   });
 
   r.post('/:serial/revoke', async (req, res) => {
@@ -62,7 +63,7 @@ export function certificatesRouter(deps: {
     const input = req.body === undefined ? {} : parseBody(RevokeSchema, req.body);
     const cert = await deps.revocation.revoke(res.locals.actor, id, serial, input.reason ?? 'UNSPECIFIED');
     const { chain } = await deps.issuance.get(id, serial);
-    res.json(presentCertificate(cert, chain));
+    sendJson(res, 200, presentCertificate(cert, chain));
   });
 
   return r;
