@@ -161,9 +161,7 @@ export class CaService {
     }
     const path = await buildPath(cert, chain, now);
 
-    const updated = await this.deps.repos.tx(async (r) => {
-      const current = await r.cas.get(id, { forUpdate: true });
-      if (!current) throw notFound('ca_not_found', `no CA ${id}`);
+    return this.mutate(actor, id, (current) => {
       if (current.status === 'DELETED') throw conflict('invalid_state', `CA ${id} is DELETED`);
       const next: Ca = {
         ...current,
@@ -176,19 +174,13 @@ export class CaService {
         certVersion: current.certVersion + 1,
         updatedAt: now,
       };
-      await r.cas.save(next);
-      await r.audit.record({
-        at: now,
-        actor: actor.id,
-        requestId: actor.requestId,
+      return {
+        next,
         action: current.certificateDer ? 'ca.certificate.renew' : 'ca.certificate.import',
-        caId: id,
         serial: cert.serial,
         detail: { issuer: cert.issuer, notAfter: cert.notAfter.toISOString(), status: next.status },
-      });
-      return next;
+      };
     });
-    return this.changed(updated);
   }
 
   async getCertificate(id: string): Promise<{ certificate: string; chain: string }> {
@@ -198,10 +190,7 @@ export class CaService {
   }
 
   async patch(actor: Actor, id: string, input: PatchCaInput): Promise<Ca> {
-    const now = this.deps.clock.now();
-    const updated = await this.deps.repos.tx(async (r) => {
-      const ca = await r.cas.get(id, { forUpdate: true });
-      if (!ca) throw notFound('ca_not_found', `no CA ${id}`);
+    return this.mutate(actor, id, (ca, now) => {
       const status = effectiveStatus(ca, now);
       if (status === 'DELETED') throw conflict('invalid_state', `CA ${id} is DELETED; restore it first`);
       const next: Ca = { ...ca, updatedAt: now };
@@ -217,65 +206,51 @@ export class CaService {
         next.certVersion = ca.certVersion + 1;
       }
       if (input.tags) next.tags = input.tags;
-      await r.cas.save(next);
-      await r.audit.record({
-        at: now,
-        actor: actor.id,
-        requestId: actor.requestId,
-        action: 'ca.update',
-        caId: id,
-        detail: { ...input, previousStatus: ca.status },
-      });
-      return next;
+      return { next, action: 'ca.update', detail: { ...input, previousStatus: ca.status } };
     });
-    return this.changed(updated);
   }
 
   async delete(actor: Actor, id: string, permanentDeletionDays: number): Promise<Ca> {
-    const now = this.deps.clock.now();
-    const updated = await this.deps.repos.tx(async (r) => {
-      const ca = await r.cas.get(id, { forUpdate: true });
-      if (!ca) throw notFound('ca_not_found', `no CA ${id}`);
+    return this.mutate(actor, id, (ca, now) => {
       if (ca.status === 'DELETED') throw conflict('invalid_state', `CA ${id} is already DELETED`);
-      const next: Ca = {
-        ...ca,
-        status: 'DELETED',
-        previousStatus: ca.status,
-        restorableUntil: new Date(now.getTime() + permanentDeletionDays * DAY),
-        updatedAt: now,
-      };
-      await r.cas.save(next);
-      await r.audit.record({
-        at: now,
-        actor: actor.id,
-        requestId: actor.requestId,
+      const restorableUntil = new Date(now.getTime() + permanentDeletionDays * DAY);
+      return {
+        next: { ...ca, status: 'DELETED', previousStatus: ca.status, restorableUntil, updatedAt: now },
         action: 'ca.delete',
-        caId: id,
-        detail: { permanentDeletionDays, restorableUntil: next.restorableUntil!.toISOString() },
-      });
-      return next;
+        detail: { permanentDeletionDays, restorableUntil: restorableUntil.toISOString() },
+      };
     });
-    return this.changed(updated);
   }
 
   async restore(actor: Actor, id: string): Promise<Ca> {
+    return this.mutate(actor, id, (ca, now) => {
+      if (ca.status !== 'DELETED') throw conflict('invalid_state', `CA ${id} is not DELETED`);
+      if (!ca.restorableUntil || ca.restorableUntil <= now) throw conflict('invalid_state', `CA ${id} can no longer be restored`);
+      const status = (ca.previousStatus ?? 'DISABLED') as StoredCaStatus;
+      return {
+        next: { ...ca, status, previousStatus: undefined, restorableUntil: undefined, updatedAt: now },
+        action: 'ca.restore',
+        detail: { status },
+      };
+    });
+  }
+
+  /**
+   * One change to one CA: read it under a row lock, let `change` compute the next state (or refuse),
+   * save it with its audit event in the same transaction, then tell the listeners.
+   */
+  private async mutate(
+    actor: Actor,
+    id: string,
+    change: (ca: Ca, now: Date) => { next: Ca; action: string; serial?: string; detail: Record<string, unknown> },
+  ): Promise<Ca> {
     const now = this.deps.clock.now();
     const updated = await this.deps.repos.tx(async (r) => {
       const ca = await r.cas.get(id, { forUpdate: true });
       if (!ca) throw notFound('ca_not_found', `no CA ${id}`);
-      if (ca.status !== 'DELETED') throw conflict('invalid_state', `CA ${id} is not DELETED`);
-      if (!ca.restorableUntil || ca.restorableUntil <= now) {
-        throw conflict('invalid_state', `CA ${id} can no longer be restored`);
-      }
-      const next: Ca = {
-        ...ca,
-        status: (ca.previousStatus ?? 'DISABLED') as StoredCaStatus,
-        previousStatus: undefined,
-        restorableUntil: undefined,
-        updatedAt: now,
-      };
+      const { next, action, serial, detail } = change(ca, now);
       await r.cas.save(next);
-      await r.audit.record({ at: now, actor: actor.id, requestId: actor.requestId, action: 'ca.restore', caId: id, detail: { status: next.status } });
+      await r.audit.record({ at: now, actor: actor.id, requestId: actor.requestId, action, caId: id, serial, detail });
       return next;
     });
     return this.changed(updated);
