@@ -48,13 +48,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (env.PRIVATECA_BOOTSTRAP_TOKEN !== undefined && !/^[\x21-\x7e]{1,512}$/.test(env.PRIVATECA_BOOTSTRAP_TOKEN)) {
     throw new ConfigError('PRIVATECA_BOOTSTRAP_TOKEN must be 1 to 512 printable ASCII characters without spaces');
   }
+  const kek = env.PRIVATECA_KEK || undefined;
+  if (kek !== undefined && Buffer.from(kek, 'base64').length !== 32) {
+    throw new ConfigError('PRIVATECA_KEK must be 32 bytes in base64 (44 characters)');
+  }
   return {
     port: int(env, 'PORT', 8080, 0, 65535),
     host: env.HOST || '127.0.0.1',
     databaseUrl,
     dataDir,
     kekFile: path.resolve(env.PRIVATECA_KEK_FILE || path.join(dataDir, 'kek')),
-    kek: env.PRIVATECA_KEK || undefined,
+    kek,
     bootstrapToken: env.PRIVATECA_BOOTSTRAP_TOKEN || undefined,
     logLevel: level,
     workers,

@@ -96,6 +96,8 @@ function listen(app: Node['app'], config: Config): Promise<Server> {
 
 /** Runs one node: HTTP on config.port, and the hourly purge of CAs past their restore window. */
 async function runNode(config: Config, logger: Logger, prepare: boolean): Promise<void> {
+  // The KEK first: a missing or unreadable one must stop the start before anything is written.
+  if (prepare) await loadKek({ env: config.kek, file: config.kekFile });
   const db = await openDatabase(config, Math.max(2, Math.ceil(config.dbPoolSize / config.workers)));
   if (prepare) await prepareDatabase(db, config, logger);
   const node = await compose({ db, config, logger });
@@ -131,10 +133,10 @@ export async function main(): Promise<void> {
   const logger = pino({ level: config.logLevel, base: { pid: process.pid } });
   if (config.workers === 1) return runNode(config, logger, true);
   if (cluster.isPrimary) {
-    // Migrations, bootstrap and the KEK file once, before the workers race for them.
+    // The KEK file, migrations and bootstrap once, before the workers race for them.
+    await loadKek({ env: config.kek, file: config.kekFile });
     const db = await openDatabase(config, 2);
     await prepareDatabase(db, config, logger);
-    await loadKek({ env: config.kek, file: config.kekFile });
     await db.close();
     let stopping = false;
     for (let i = 0; i < config.workers; i++) cluster.fork();

@@ -74,7 +74,11 @@ export class CaService {
     } else {
       keyUri = (await keyStore.createKey({ algorithm: input.keyAlgorithm, label: `privateca-${id}` })).keyUri;
     }
-    const signer = await keyStore.getSigner(keyUri);
+    const signer = await keyStore.getSigner(keyUri).catch((e: unknown) => {
+      // A key named in the request that does not exist is the caller's mistake, not an outage.
+      if (input.keyStore?.keyUri && e instanceof CaError && e.code === 'key_not_found') throw invalid('key_not_found', e.detail);
+      throw e;
+    });
     if (signer.keyAlgorithm !== input.keyAlgorithm) {
       throw invalid('key_algorithm_mismatch', `key ${keyUri} is ${signer.keyAlgorithm}, not ${input.keyAlgorithm}`);
     }

@@ -1,0 +1,372 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { OpensslPki } from '../pki/openssl.ts';
+import { createTestDatabase } from '../support/service.ts';
+
+/*
+ * The service started as a user starts it: `node --import tsx src/main.ts` in the repository, configured
+ * only through the environment (API.md "Bootstrap and configuration").
+ */
+
+const REPO = path.resolve(import.meta.dirname, '../..');
+/** ~30 s is plenty on an idle machine; these tests start several services side by side. */
+const HEALTHY_WITHIN_MS = 60_000;
+const LONG = 180_000;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+const started: ServiceProcess[] = [];
+
+class ServiceProcess {
+  output = '';
+  readonly exited: Promise<Exit>;
+  private constructor(
+    readonly child: ChildProcess,
+    readonly url: string,
+  ) {
+    child.stdout!.on('data', (c: Buffer) => (this.output += c.toString('utf8')));
+    child.stderr!.on('data', (c: Buffer) => (this.output += c.toString('utf8')));
+    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  }
+
+  /** Spawns the service with only PATH and HOME from our environment, plus `env`. */
+  static async spawn(env: Record<string, string>): Promise<ServiceProcess> {
+    const port = env.PORT ?? String(await freePort());
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      cwd: REPO,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: port, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const p = new ServiceProcess(child, `http://127.0.0.1:${port}`);
+    started.push(p);
+    return p;
+  }
+
+  static async start(env: Record<string, string>): Promise<ServiceProcess> {
+    const p = await ServiceProcess.spawn(env);
+    await p.healthy();
+    return p;
+  }
+
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  async healthy(): Promise<void> {
+    const deadline = Date.now() + HEALTHY_WITHIN_MS;
+    for (;;) {
+      if (!this.running) throw new Error(`the service exited (${this.child.exitCode ?? this.child.signalCode}) before it was healthy:\n${this.output}`);
+      const ok = await fetch(`${this.url}/healthz`).then(
+        (r) => r.status === 200,
+        () => false,
+      );
+      if (ok) return;
+      if (Date.now() > deadline) throw new Error(`not healthy within ${HEALTHY_WITHIN_MS} ms:\n${this.output}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  /** Sends `signal` and waits for the exit (SIGKILL after 20 s, which then fails the caller's check). */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<Exit> {
+    if (this.running) {
+      this.child.kill(signal);
+      const t = setTimeout(() => this.child.kill('SIGKILL'), 20_000);
+      const e = await this.exited;
+      clearTimeout(t);
+      return e;
+    }
+    return this.exited;
+  }
+
+  async api(token: string, method: string, p: string, body?: unknown) {
+    const res = await fetch(this.url + p, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    let parsed: any;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    return { status: res.status, text, body: parsed };
+  }
+}
+
+/** Runs the service to its exit without waiting for health: for configurations it must refuse. */
+async function runToExit(env: Record<string, string>): Promise<Exit & { output: string }> {
+  const p = await ServiceProcess.spawn(env);
+  const t = setTimeout(() => p.child.kill('SIGKILL'), 60_000);
+  const e = await p.exited;
+  clearTimeout(t);
+  return { ...e, output: p.output };
+}
+
+const dirs: string[] = [];
+async function tempDir(prefix: string): Promise<string> {
+  const d = await mkdtemp(path.join(os.tmpdir(), prefix));
+  dirs.push(d);
+  return d;
+}
+
+const databases: Awaited<ReturnType<typeof createTestDatabase>>[] = [];
+async function freshDatabase(): Promise<string> {
+  const d = await createTestDatabase();
+  databases.push(d);
+  return d.url;
+}
+
+const modeOf = async (p: string) => (await stat(p)).mode & 0o777;
+
+afterAll(async () => {
+  for (const p of started) if (p.running) p.child.kill('SIGKILL');
+  await Promise.all(started.map((p) => p.exited));
+  for (const d of databases) await d.drop();
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+// The PGlite sequence runs in order; the other tests are independent and run side by side, to keep the
+// file's time down (each start is mostly CPU-bound: TypeScript loading and PGlite's WebAssembly).
+describe.concurrent('the service process', () => {
+  describe.sequential('first start, restart and crash on the embedded database (PGlite)', () => {
+    let dataDir: string;
+    let token: string;
+    let tokenFile: string;
+    let tokenStat: { mtimeMs: number; ino: number };
+    let first: ServiceProcess;
+    let issued: { caId: string; serial: string; certificate: string };
+    const pki = new OpensslPki();
+
+    it(
+      'ok/first start in a data dir that already holds other files: healthy, admin-token 0600 that works, path logged, token never, kek 0600',
+      async () => {
+        dataDir = await tempDir('privateca-start-');
+        await writeFile(path.join(dataDir, 'README.txt'), 'operator notes\n');
+        await mkdir(path.join(dataDir, 'backups'));
+        await writeFile(path.join(dataDir, 'backups', 'old.tar'), randomBytes(64));
+
+        first = await ServiceProcess.start({ PRIVATECA_DATA_DIR: dataDir });
+        tokenFile = path.join(dataDir, 'admin-token');
+        expect(await modeOf(tokenFile)).toBe(0o600);
+        const raw = await readFile(tokenFile, 'utf8');
+        token = raw.trim();
+        expect(token).toMatch(/^[\x21-\x7e]{20,}$/);
+        const st = await stat(tokenFile);
+        tokenStat = { mtimeMs: st.mtimeMs, ino: st.ino };
+
+        const list = await first.api(token, 'GET', '/v1/cas');
+        expect(list.status, list.text).toBe(200);
+        expect(list.body).toEqual({ items: [], nextCursor: null });
+        expect((await first.api(token + 'x', 'GET', '/v1/cas')).status).toBe(401);
+
+        expect(first.output).toContain(tokenFile);
+        expect(first.output).not.toContain(token);
+        expect(first.output).not.toContain(token.replace(/^pca_/, ''));
+
+        expect(await modeOf(path.join(dataDir, 'kek'))).toBe(0o600);
+        // What was there before is left alone.
+        expect(await readFile(path.join(dataDir, 'README.txt'), 'utf8')).toBe('operator notes\n');
+        expect(await readdir(path.join(dataDir, 'backups'))).toEqual(['old.tar']);
+      },
+      LONG,
+    );
+
+    it(
+      'ok/a process killed with SIGKILL right after an issuance 201 loses nothing: after a restart the certificate is there',
+      async () => {
+        expect(first?.running).toBe(true);
+        const ca = await first.api(token, 'POST', '/v1/cas', { type: 'ROOT', subject: { commonName: 'Crash Root' }, keyAlgorithm: 'EC_prime256v1' });
+        expect(ca.status, ca.text).toBe(201);
+        const r = await first.api(token, 'POST', `/v1/cas/${ca.body.id}/certificates`, {
+          csr: pki.csr({ subject: '/CN=durable.example.internal' }).csr,
+          validity: { days: 1 },
+        });
+        expect(r.status, r.text).toBe(201);
+        first.child.kill('SIGKILL');
+        const e = await first.exited;
+        expect(e.signal).toBe('SIGKILL');
+        issued = { caId: ca.body.id, serial: r.body.serial, certificate: r.body.certificate };
+
+        const second = await ServiceProcess.start({ PRIVATECA_DATA_DIR: dataDir });
+        try {
+          const got = await second.api(token, 'GET', `/v1/cas/${issued.caId}/certificates/${issued.serial}`);
+          expect(got.status, got.text).toBe(200);
+          expect(got.body.certificate).toBe(issued.certificate);
+          expect(got.body.status).toBe('ISSUED');
+          const caAfter = await second.api(token, 'GET', `/v1/cas/${issued.caId}`);
+          expect(caAfter.body.status).toBe('ACTIVE');
+          // The CA key survived too: the restarted node still issues from it.
+          const again = await second.api(token, 'POST', `/v1/cas/${issued.caId}/certificates`, {
+            csr: pki.csr({ subject: '/CN=after-crash.example.internal' }).csr,
+            validity: { days: 1 },
+          });
+          expect(again.status, again.text).toBe(201);
+        } finally {
+          expect(await second.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+        }
+      },
+      LONG,
+    );
+
+    it(
+      'ok/a second start on the same data dir keeps the admin token: file unchanged, the old token works, no new administrator',
+      async () => {
+        const third = await ServiceProcess.start({ PRIVATECA_DATA_DIR: dataDir });
+        try {
+          const st = await stat(tokenFile);
+          expect({ mtimeMs: st.mtimeMs, ino: st.ino }).toEqual(tokenStat);
+          expect((await readFile(tokenFile, 'utf8')).trim()).toBe(token);
+          expect(await modeOf(tokenFile)).toBe(0o600);
+          const list = await third.api(token, 'GET', '/v1/cas');
+          expect(list.status, list.text).toBe(200);
+          expect(list.body.items.map((c: { id: string }) => c.id)).toEqual([issued.caId]);
+          expect(third.output).not.toContain('administrator created');
+          expect(third.output).not.toContain(token);
+
+          // SIGTERM stops it cleanly, with exit code 0, and the port is free again.
+          const exit = await third.stop('SIGTERM');
+          expect(exit).toEqual({ code: 0, signal: null });
+          await expect(fetch(`${third.url}/healthz`)).rejects.toThrow();
+        } finally {
+          await third.stop('SIGKILL');
+        }
+      },
+      LONG,
+    );
+  });
+
+  it(
+    'ok/PRIVATECA_BOOTSTRAP_TOKEN is the administrator token on first start (data dir not there yet); no admin-token file is written, the token is not logged',
+    async () => {
+      const parent = await tempDir('privateca-bootstrap-');
+      const dataDir = path.join(parent, 'does', 'not', 'exist');
+      const token = 'pca_given_' + randomBytes(18).toString('base64url');
+      // On PostgreSQL, which starts much faster than a first PGlite start (the sequence above covers PGlite).
+      const p = await ServiceProcess.start({ PRIVATECA_DATA_DIR: dataDir, PRIVATECA_BOOTSTRAP_TOKEN: token, DATABASE_URL: await freshDatabase() });
+      try {
+        const list = await p.api(token, 'GET', '/v1/cas');
+        expect(list.status, list.text).toBe(200);
+        expect((await p.api('pca_other', 'GET', '/v1/cas')).status).toBe(401);
+        await expect(stat(path.join(dataDir, 'admin-token'))).rejects.toMatchObject({ code: 'ENOENT' });
+        expect(await modeOf(path.join(dataDir, 'kek'))).toBe(0o600);
+        expect(p.output).not.toContain(token);
+        expect(p.output).not.toContain(token.replace(/^pca_given_/, ''));
+      } finally {
+        expect(await p.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+      }
+    },
+    LONG,
+  );
+
+  it(
+    'ok/DATABASE_URL (a fresh database on the real PostgreSQL): first start bootstraps the administrator into <data dir>/admin-token; a restart keeps it; SIGTERM exits 0',
+    async () => {
+      const databaseUrl = await freshDatabase();
+      const dataDir = await tempDir('privateca-pg-');
+      await writeFile(path.join(dataDir, 'something-else.conf'), 'x=1\n');
+      const env = { PRIVATECA_DATA_DIR: dataDir, DATABASE_URL: databaseUrl };
+
+      const a = await ServiceProcess.start(env);
+      const tokenFile = path.join(dataDir, 'admin-token');
+      let token: string;
+      let caId: string;
+      try {
+        expect(await modeOf(tokenFile)).toBe(0o600);
+        token = (await readFile(tokenFile, 'utf8')).trim();
+        const list = await a.api(token, 'GET', '/v1/cas');
+        expect(list.status, list.text).toBe(200);
+        expect(a.output).toContain(tokenFile);
+        expect(a.output).not.toContain(token);
+        expect(a.output).toMatch(/"database":"pg"/);
+        expect(await modeOf(path.join(dataDir, 'kek'))).toBe(0o600);
+        // No embedded database was made beside it.
+        await expect(stat(path.join(dataDir, 'pgdata'))).rejects.toMatchObject({ code: 'ENOENT' });
+        const ca = await a.api(token, 'POST', '/v1/cas', { type: 'ROOT', subject: { commonName: 'PG Root' }, keyAlgorithm: 'EC_secp384r1' });
+        expect(ca.status, ca.text).toBe(201);
+        caId = ca.body.id;
+      } finally {
+        expect(await a.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+      }
+      const before = await stat(tokenFile);
+
+      const b = await ServiceProcess.start(env);
+      try {
+        const after = await stat(tokenFile);
+        expect([after.mtimeMs, after.ino]).toEqual([before.mtimeMs, before.ino]);
+        expect((await readFile(tokenFile, 'utf8')).trim()).toBe(token);
+        const got = await b.api(token, 'GET', `/v1/cas/${caId}`);
+        expect(got.status, got.text).toBe(200);
+        expect(b.output).not.toContain('administrator created');
+        const c = new pg.Client({ connectionString: databaseUrl });
+        await c.connect();
+        try {
+          expect((await c.query('SELECT count(*)::int AS n FROM api_tokens')).rows[0].n).toBe(1);
+        } finally {
+          await c.end();
+        }
+      } finally {
+        expect(await b.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+      }
+    },
+    LONG,
+  );
+
+  it(
+    'fail/bad configuration exits non-zero with a message naming the variable (and never echoing a secret value)',
+    async () => {
+      const dir = await tempDir('privateca-badconfig-');
+      // The key-encryption key is read only after the database is opened and prepared: those cases use
+      // PostgreSQL, which opens much faster than a first PGlite start.
+      const pgEnv = { DATABASE_URL: await freshDatabase(), PRIVATECA_WORKERS: '1' };
+      const badKek = randomBytes(31).toString('base64'); // 31 bytes: one short
+      const openKekFile = path.join(dir, 'open-kek');
+      await writeFile(openKekFile, randomBytes(32).toString('base64') + '\n', { mode: 0o600 });
+      await chmod(openKekFile, 0o644);
+      const badToken = 'has a space ' + randomBytes(8).toString('hex');
+      const cases: { env: Record<string, string>; names: string; secret?: string }[] = [
+        { env: { PORT: 'abc' }, names: 'PORT' },
+        { env: { LOG_LEVEL: 'loud' }, names: 'LOG_LEVEL' },
+        { env: { DATABASE_URL: 'mysql://localhost/x' }, names: 'DATABASE_URL' },
+        { env: { PRIVATECA_WORKERS: '2' }, names: 'PRIVATECA_WORKERS' },
+        { env: { PRIVATECA_BOOTSTRAP_TOKEN: badToken }, names: 'PRIVATECA_BOOTSTRAP_TOKEN', secret: badToken },
+        { env: { ...pgEnv, PRIVATECA_KEK: 'short' }, names: 'PRIVATECA_KEK' },
+        { env: { ...pgEnv, PRIVATECA_KEK: badKek }, names: 'PRIVATECA_KEK', secret: badKek },
+        { env: { ...pgEnv, PRIVATECA_KEK_FILE: openKekFile }, names: openKekFile },
+      ];
+      const results = await Promise.all(
+        cases.map(async (c, i) => ({ c, r: await runToExit({ PRIVATECA_DATA_DIR: path.join(dir, `d${i}`), ...c.env }) })),
+      );
+      for (const { c, r } of results) {
+        const label = `${JSON.stringify(c.env)} → ${JSON.stringify({ code: r.code, signal: r.signal })}:\n${r.output}`;
+        expect(r.signal, label).toBeNull();
+        expect(r.code, label).not.toBe(0);
+        expect(r.output, label).toContain(c.names);
+        if (c.secret) expect(r.output, label).not.toContain(c.secret);
+        expect(r.output, label).not.toMatch(/privateca listening/);
+      }
+    },
+    LONG,
+  );
+});
