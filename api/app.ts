@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type Express } from 'express';
 import type { Logger } from 'pino';
 import { CaError } from '../src/domain/ca-error.ts';
@@ -8,6 +9,7 @@ import type { CaService } from '../src/services/ca-service.ts';
 import type { IssuanceService } from '../src/services/issuance-service.ts';
 import type { RevocationService } from '../src/services/revocation-service.ts';
 import { errorHandler, sendProblem } from './errors.ts';
+import { issueFastPath } from './issue-fast-path.ts';
 import { authenticate, body, requestContext } from './middleware.ts';
 import { openApiDocument } from './openapi.ts';
 import { casRouter } from './routes/cas.ts';
@@ -31,11 +33,6 @@ export function createApp(deps: AppDeps): Express {
   app.set('query parser', 'simple');
 
   app.use(requestContext(deps.logger));
-  app.use((_req, res, next) => {
-    res.setHeader('X-Content-Type-Options', 'nosniff');
-    res.setHeader('Cache-Control', 'no-store');
-    next();
-  });
 
   app.get('/healthz', async (_req, res) => {
     if (await deps.repos.ping()) res.json({ status: 'ok' });
@@ -55,6 +52,17 @@ export function createApp(deps: AppDeps): Express {
   app.use('/v1', v1);
 
   app.use((req, _res, next) => next(new CaError('not_found', 'not_found', `no route ${req.method} ${req.path}`)));
-  app.use(errorHandler(deps.logger));
+  const onError = errorHandler(deps.logger);
+  app.use((err: unknown, req: express.Request, res: express.Response, _next: express.NextFunction) => onError(err, req, res));
   return app;
+}
+
+/**
+ * The service's request listener: issuance through the fast path, everything else through Express.
+ */
+export function createRequestListener(deps: AppDeps, app: Express = createApp(deps)): (req: IncomingMessage, res: ServerResponse) => void {
+  const fast = issueFastPath(deps);
+  return (req, res) => {
+    if (!fast(req, res)) app(req, res);
+  };
 }

@@ -1,6 +1,7 @@
-import type { ErrorRequestHandler, Response } from 'express';
+import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { CaError, type CaErrorKind } from '../src/domain/ca-error.ts';
+import { pathOf, type Next, type Req, type Res } from './middleware.ts';
 
 /** The only place that knows HTTP status codes. */
 const STATUS: Record<CaErrorKind, number> = {
@@ -30,27 +31,28 @@ const TITLE: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
-export function sendProblem(res: Response, status: number, code: string, detail: string): void {
-  res.status(status);
+export function sendProblem(res: ServerResponse & { locals: { requestId?: string } }, status: number, code: string, detail: string): void {
+  const text = JSON.stringify({
+    type: `https://privateca.dev/problems/${code}`,
+    title: TITLE[status] ?? 'Error',
+    status,
+    detail,
+    code,
+    requestId: res.locals.requestId,
+  });
+  res.statusCode = status;
   if (status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="privateca"');
-  res.type('application/problem+json').send(
-    JSON.stringify({
-      type: `https://privateca.dev/problems/${code}`,
-      title: TITLE[status] ?? 'Error',
-      status,
-      detail,
-      code,
-      requestId: res.locals.requestId,
-    }),
-  );
+  res.setHeader('Content-Type', 'application/problem+json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(text));
+  res.end(text);
 }
 
 /**
  * Renders every error as RFC 9457 problem+json. CaErrors carry their own safe detail; errors from
  * body parsing are mapped to stable codes; anything else is a 500 that carries only the request id.
  */
-export function errorHandler(logger: Logger): ErrorRequestHandler {
-  return (err, req, res, _next) => {
+export function errorHandler(logger: Logger): (err: unknown, req: Req, res: Res, next?: Next) => void {
+  return (err, req, res) => {
     if (res.headersSent) {
       res.destroy();
       return;
@@ -69,7 +71,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       return sendProblem(res, 415, 'unsupported_media_type', 'the request body must be UTF-8 JSON');
     }
     if (type === 'request.aborted') return;
-    logger.error({ requestId: res.locals.requestId, method: req.method, path: req.path, err }, 'internal error');
+    logger.error({ requestId: res.locals.requestId, method: req.method, path: pathOf(req), err }, 'internal error');
     sendProblem(res, 500, 'internal', `internal error; quote request id ${res.locals.requestId}`);
   };
 }

@@ -1,12 +1,12 @@
 import 'reflect-metadata';
 import cluster from 'node:cluster';
 import { mkdir, unlink, writeFile } from 'node:fs/promises';
-import type { Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import cron from 'node-cron';
 import { pino, type Logger } from 'pino';
-import { createApp } from '../api/app.ts';
+import { createApp, createRequestListener } from '../api/app.ts';
 import { createKeyStoreRegistry } from '../hsm-adapters/registry.ts';
 import { loadKek } from '../hsm-adapters/software/kek.ts';
 import { SoftwareKeyStore } from '../hsm-adapters/software/software-key-store.ts';
@@ -57,6 +57,8 @@ export async function prepareDatabase(db: Db, config: Config, logger: Logger, cl
 
 export interface Node {
   app: ReturnType<typeof createApp>;
+  /** What the HTTP server runs: the issuance fast path, then the Express app. */
+  listener: (req: IncomingMessage, res: ServerResponse) => void;
   cas: CaService;
   issuance: IssuanceService;
   revocation: RevocationService;
@@ -75,9 +77,11 @@ export async function compose(options: { db: Db; config: Config; logger: Logger;
   const revocation = new RevocationService({ repos, clock });
   cas.onChange((ca) => issuance.invalidate(ca.id));
   const auth = new AuthService({ repos, clock });
-  const app = createApp({ logger, clock, repos, auth, cas, issuance, revocation });
+  const deps = { logger, clock, repos, auth, cas, issuance, revocation };
+  const app = createApp(deps);
   return {
     app,
+    listener: createRequestListener(deps, app),
     cas,
     issuance,
     revocation,
@@ -87,10 +91,12 @@ export async function compose(options: { db: Db; config: Config; logger: Logger;
   };
 }
 
-function listen(app: Node['app'], config: Config): Promise<Server> {
+function listen(listener: Node['listener'], config: Config): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = app.listen(config.port, config.host, (err?: Error) => (err ? reject(err) : resolve(server)));
+    const server = createServer(listener);
     server.keepAliveTimeout = 65_000;
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve(server));
   });
 }
 
@@ -101,7 +107,7 @@ async function runNode(config: Config, logger: Logger, prepare: boolean): Promis
   const db = await openDatabase(config, Math.max(2, Math.ceil(config.dbPoolSize / config.workers)));
   if (prepare) await prepareDatabase(db, config, logger);
   const node = await compose({ db, config, logger });
-  const server = await listen(node.app, config);
+  const server = await listen(node.listener, config);
   const purge = cron.schedule('17 * * * *', async () => {
     try {
       await db.withAdvisoryLock(PURGE_LOCK, () => node.cas.purge(SYSTEM_ACTOR));

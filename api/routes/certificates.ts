@@ -5,7 +5,7 @@ import type { IssuanceService } from '../../src/services/issuance-service.ts';
 import type { RevocationService } from '../../src/services/revocation-service.ts';
 import type { CertificateRepository } from '../../src/ports/repositories.ts';
 import { caId, encodeCursor, page, parseBody } from '../params.ts';
-import { sendJson } from '../middleware.ts';
+import { sendJson, type Req, type Res } from '../middleware.ts';
 import { presentCertificate } from '../presenters.ts';
 import { IssueSchema, RevokeSchema } from '../schemas.ts';
 
@@ -14,6 +14,21 @@ const decodeSerialCursor = (raw: unknown) => {
   if (typeof s !== 'string') throw new Error('bad cursor');
   return parseSerial(s);
 };
+
+/** POST /v1/cas/{caId}/certificates; shared by the router below and the fast path (issue-fast-path.ts). */
+export async function issueCertificate(issuance: IssuanceService, rawCaId: unknown, req: Req, res: Res): Promise<void> {
+  const id = caId(rawCaId);
+  const input = parseBody(IssueSchema, req.body);
+  const validity = 'days' in input.validity ? input.validity : { notAfter: new Date(input.validity.notAfter) };
+  const out = await issuance.issue(res.locals.actor, id, { ...input, validity });
+  sendJson(res, out.replayed ? 200 : 201, {
+    serial: out.serial,
+    certificate: out.certificate,
+    chain: out.chain,
+    notBefore: out.notBefore.toISOString(),
+    notAfter: out.notAfter.toISOString(),
+  });
+}
 
 /** /v1/cas/:caId/certificates: issuance, lookup, revocation. */
 export function certificatesRouter(deps: {
@@ -24,17 +39,7 @@ export function certificatesRouter(deps: {
   const r = Router({ mergeParams: true });
 
   r.post('/', async (req, res) => {
-    const id = caId((req.params as Record<string, string>).caId);
-    const input = parseBody(IssueSchema, req.body);
-    const validity = 'days' in input.validity ? input.validity : { notAfter: new Date(input.validity.notAfter) };
-    const out = await deps.issuance.issue(res.locals.actor, id, { ...input, validity });
-    sendJson(res, out.replayed ? 200 : 201, {
-      serial: out.serial,
-      certificate: out.certificate,
-      chain: out.chain,
-      notBefore: out.notBefore.toISOString(),
-      notAfter: out.notAfter.toISOString(),
-    });
+    await issueCertificate(deps.issuance, (req.params as Record<string, string>).caId, req, res);
   });
 
   r.get('/', async (req, res) => {

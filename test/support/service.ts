@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -79,7 +80,7 @@ export async function startService(driver: Driver, env: Record<string, string> =
   const db = await openDatabase(config);
   await prepareDatabase(db, config, logger);
   const node = await compose({ db, config, logger });
-  const server = node.app.listen(0, '127.0.0.1');
+  const server = createServer(node.listener).listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
