@@ -3,7 +3,9 @@ import express, { type Express } from 'express';
 import type { Logger } from 'pino';
 import { CaError } from '../src/domain/ca-error.ts';
 import type { Clock } from '../src/ports/clock.ts';
-import type { Repos } from '../src/ports/repositories.ts';
+import type { CrlRepository, Repos } from '../src/ports/repositories.ts';
+import type { CrlUpdater } from '../crl/crl-updater.ts';
+import { crlAdminRouter, crlPublicRouter } from './routes/crl.ts';
 import type { AuthService } from '../src/services/auth-service.ts';
 import type { CaService } from '../src/services/ca-service.ts';
 import type { IssuanceService } from '../src/services/issuance-service.ts';
@@ -16,6 +18,8 @@ import { casRouter } from './routes/cas.ts';
 import { certificatesRouter } from './routes/certificates.ts';
 
 export interface AppDeps {
+  crls: Pick<CrlRepository, 'latest' | 'latestInfo'>;
+  crlUpdater: CrlUpdater;
   logger: Logger;
   clock: Clock;
   repos: Pick<Repos, 'ping' | 'certificates'>;
@@ -43,11 +47,14 @@ export function createApp(deps: AppDeps): Express {
     res.json(doc);
   });
 
+  app.use(crlPublicRouter(deps));
+
   const v1 = express.Router();
   v1.use(authenticate(deps.auth));
   v1.use(body);
   // Certificates first: issuance is the hot path, and the CA router would only be tried in vain.
   v1.use('/cas/:caId/certificates', certificatesRouter({ ...deps, certificates: deps.repos.certificates }));
+  v1.use('/cas/:caId/crl', crlAdminRouter({ ...deps, updater: deps.crlUpdater }));
   v1.use('/cas', casRouter(deps));
   app.use('/v1', v1);
 

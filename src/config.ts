@@ -16,6 +16,8 @@ export interface Config {
   /** HTTP worker processes (several need PostgreSQL: PGlite belongs to one process). */
   workers: number;
   dbPoolSize: number;
+  /** Where clients reach this service (CRL URLs of CAs without a baseUrl). */
+  publicUrl: string;
 }
 
 export class ConfigError extends Error {}
@@ -52,9 +54,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (kek !== undefined && Buffer.from(kek, 'base64').length !== 32) {
     throw new ConfigError('PRIVATECA_KEK must be 32 bytes in base64 (44 characters)');
   }
+  const port = int(env, 'PORT', 8080, 0, 65535);
+  const host = env.HOST || '127.0.0.1';
+  const publicUrl = env.PRIVATECA_PUBLIC_URL || `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  if (!/^https?:\/\/[^/?#]+\/?$/.test(publicUrl)) throw new ConfigError('PRIVATECA_PUBLIC_URL must be http(s)://host[:port]');
   return {
-    port: int(env, 'PORT', 8080, 0, 65535),
-    host: env.HOST || '127.0.0.1',
+    port,
+    host,
+    publicUrl,
     databaseUrl,
     dataDir,
     kekFile: path.resolve(env.PRIVATECA_KEK_FILE || path.join(dataDir, 'kek')),

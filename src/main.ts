@@ -7,11 +7,14 @@ import { pathToFileURL } from 'node:url';
 import cron from 'node-cron';
 import { pino, type Logger } from 'pino';
 import { createApp, createRequestListener } from '../api/app.ts';
+import { CrlScheduler } from '../crl/crl-scheduler.ts';
+import { CrlUpdater } from '../crl/crl-updater.ts';
 import { createKeyStoreRegistry } from '../hsm-adapters/registry.ts';
 import { loadKek } from '../hsm-adapters/software/kek.ts';
 import { SoftwareKeyStore } from '../hsm-adapters/software/software-key-store.ts';
 import { loadConfig, type Config } from './config.ts';
 import type { Db } from './db/db.ts';
+import { advisoryJobLock } from './db/job-lock.ts';
 import { migrate } from './db/migrate.ts';
 import { createPgDb } from './db/pg-driver.ts';
 import { createPgliteDb } from './db/pglite-driver.ts';
@@ -75,9 +78,16 @@ export async function compose(options: { db: Db; config: Config; logger: Logger;
   const cas = new CaService({ repos, keyStores, clock });
   const issuance = new IssuanceService({ repos, keyStores, clock });
   const revocation = new RevocationService({ repos, clock });
-  cas.onChange((ca) => issuance.invalidate(ca.id));
+  const crlUpdater = new CrlUpdater({ repos, keyStores, clock, lock: advisoryJobLock(db), publicUrl: config.publicUrl });
+  const crlScheduler = new CrlScheduler({ updater: crlUpdater, cas: repos.cas, logger });
+  cas.onChange((ca) => {
+    issuance.invalidate(ca.id);
+    crlScheduler.caChanged(ca);
+  });
+  revocation.onRevoked((caId) => crlScheduler.revoked(caId));
+  await crlScheduler.start();
   const auth = new AuthService({ repos, clock });
-  const deps = { logger, clock, repos, auth, cas, issuance, revocation };
+  const deps = { logger, clock, repos, auth, cas, issuance, revocation, crls: repos.crls, crlUpdater };
   const app = createApp(deps);
   return {
     app,
@@ -86,6 +96,7 @@ export async function compose(options: { db: Db; config: Config; logger: Logger;
     issuance,
     revocation,
     async close() {
+      await crlScheduler.stop();
       await keyStores.close();
     },
   };

@@ -86,6 +86,34 @@ export interface SoftwareKeyRepository {
   remove(id: string): Promise<void>;
 }
 
+/** A CRL as stored: the latest one of a CA (partition '' is the full CRL). */
+export interface StoredCrl {
+  caId: string;
+  partition: string;
+  crlNumber: bigint;
+  thisUpdate: Date;
+  nextUpdate: Date;
+  revokedCount: number;
+  der: Buffer;
+}
+
+export interface RevokedEntry {
+  serial: string;
+  revokedAt: Date;
+  reason: RevocationReason;
+}
+
+export interface CrlRepository {
+  /** Takes the CA's next CRL number; it is never handed out again, even if the build fails. */
+  nextNumber(caId: string): Promise<bigint>;
+  /** Revoked certificates not yet expired at `at`, by serial, after `afterSerial`. */
+  revokedPage(caId: string, options: { afterSerial: string; limit: number; notExpiredAt: Date }): Promise<RevokedEntry[]>;
+  save(crl: StoredCrl): Promise<void>;
+  latest(caId: string, partition: string): Promise<StoredCrl | undefined>;
+  /** The latest CRL's number and times, without its bytes. */
+  latestInfo(caId: string, partition: string): Promise<Omit<StoredCrl, 'der'> | undefined>;
+}
+
 export interface Repos {
   cas: CaRepository;
   certificates: CertificateRepository;
@@ -93,6 +121,7 @@ export interface Repos {
   audit: AuditRepository;
   tokens: TokenRepository;
   softwareKeys: SoftwareKeyRepository;
+  crls: CrlRepository;
   /** Runs fn with repositories bound to one transaction. */
   tx<T>(fn: (r: Repos) => Promise<T>): Promise<T>;
   /** True when the database answers (for /healthz). */

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,21 +18,17 @@ export class OpensslPki {
     return readFileSync(path.join(this.dir, name), 'utf8');
   }
 
-  /** Runs openssl; returns stdout+stderr and the exit status without throwing. */
-  run(args: string[], input?: string): { status: number; out: string } {
-    try {
-      const out = execFileSync('openssl', args, { cwd: this.dir, input, stdio: ['pipe', 'pipe', 'pipe'], encoding: 'utf8' });
-      return { status: 0, out };
-    } catch (e) {
-      const err = e as { status?: number; stdout?: string; stderr?: string };
-      return { status: err.status ?? 1, out: `${err.stdout ?? ''}${err.stderr ?? ''}` };
-    }
+  /** Runs openssl; returns its exit status, stdout+stderr (`out`) and stdout alone, without throwing. */
+  run(args: string[], input?: string): { status: number; out: string; stdout: string } {
+    const r = spawnSync('openssl', args, { cwd: this.dir, input, encoding: 'utf8' });
+    return { status: r.status ?? 1, out: `${r.stdout ?? ''}${r.stderr ?? ''}`, stdout: r.stdout ?? '' };
   }
 
+  /** Runs openssl and returns its stdout; throws with its output when it fails. */
   ok(args: string[], input?: string): string {
     const r = this.run(args, input);
     if (r.status !== 0) throw new Error(`openssl ${args.join(' ')} failed: ${r.out}`);
-    return r.out;
+    return r.stdout;
   }
 
   /** A new private key: 'ec:P-256', 'ec:P-384', 'ec:P-521', 'ec:prime192v1', 'ec:secp256k1', 'rsa:2048', … */

@@ -2,6 +2,7 @@ import type { Repos } from '../../ports/repositories.ts';
 import type { Db, Queryable } from '../db.ts';
 import { caRepository } from './ca-repository.ts';
 import { certificateRepository } from './certificate-repository.ts';
+import { crlRepository } from './crl-repository.ts';
 import {
   auditRepository,
   idempotencyRepository,
@@ -17,6 +18,7 @@ function bind(db: Db, q: Queryable, inTx: boolean): Repos {
     audit: auditRepository(q),
     tokens: tokenRepository(q),
     softwareKeys: softwareKeyRepository(q),
+    crls: crlRepository(q),
     tx: (fn) => db.tx((t) => fn(bind(db, t, true))),
     async ping() {
       try {

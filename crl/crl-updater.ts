@@ -1,0 +1,97 @@
+import { conflict, notFound } from '../src/domain/ca-error.ts';
+import { crlUrl, type Ca } from '../src/domain/ca.ts';
+import type { Clock } from '../src/ports/clock.ts';
+import type { JobLock } from '../src/ports/job-lock.ts';
+import type { KeyStoreRegistry } from '../src/ports/key-store.ts';
+import type { Repos, StoredCrl } from '../src/ports/repositories.ts';
+import { assembleCrl, encodeTbsCertList, prepareCrlIssuer, RevokedEntriesWriter } from '../src/x509/crl-encoder.ts';
+
+/** Rows read from the database per query while a CRL is built. */
+const PAGE = 10_000;
+const HOUR = 3_600_000;
+
+export interface CrlInfo {
+  crlNumber: string;
+  thisUpdate: string;
+  nextUpdate: string;
+  revokedCount: number;
+  url: string;
+}
+
+/**
+ * Builds, signs and stores a CA's CRL: lock → take the next number → read the revoked rows page by
+ * page → encode → sign through the KeyStore → store. One node at a time per CA (JobLock); the number
+ * is taken before the build, so a build that dies never leaves a number to be used again.
+ */
+export class CrlUpdater {
+  constructor(
+    private readonly deps: {
+      repos: Pick<Repos, 'cas' | 'crls'>;
+      keyStores: KeyStoreRegistry;
+      clock: Clock;
+      lock: JobLock;
+      /** The base URL this service is reached at, for `url` when the CA has no baseUrl. */
+      publicUrl: string;
+    },
+  ) {}
+
+  /**
+   * Publishes a new CRL now. With `unlessSince`, does nothing when another node already published
+   * one at or after that time (several nodes firing on the same cron tick make one CRL).
+   */
+  async publish(caId: string, options: { unlessSince?: Date } = {}): Promise<StoredCrl | undefined> {
+    return this.deps.lock.run(`crl:${caId}`, async () => {
+      const ca = await this.deps.repos.cas.get(caId);
+      if (!ca) throw notFound('ca_not_found', `no CA ${caId}`);
+      if (!ca.revocation.crl.enabled) throw conflict('crl_disabled', `CA ${caId} does not publish CRLs`);
+      if (!ca.certificateDer || ca.status === 'PENDING_CERTIFICATE') {
+        throw conflict('invalid_state', `CA ${caId} has no certificate yet, so no CRL`);
+      }
+      if (options.unlessSince) {
+        const last = await this.deps.repos.crls.latestInfo(caId, '');
+        if (last && last.thisUpdate >= options.unlessSince) return undefined;
+      }
+      return this.build(ca);
+    });
+  }
+
+  private async build(ca: Ca): Promise<StoredCrl> {
+    const { repos, keyStores, clock } = this.deps;
+    const crlNumber = await repos.crls.nextNumber(ca.id);
+    const thisUpdate = new Date(Math.floor(clock.now().getTime() / 1000) * 1000);
+    const nextUpdate = new Date(thisUpdate.getTime() + ca.revocation.crl.validityHours * HOUR);
+    const entries = new RevokedEntriesWriter();
+    for (let after = ''; ; ) {
+      const page = await repos.crls.revokedPage(ca.id, { afterSerial: after, limit: PAGE, notExpiredAt: thisUpdate });
+      for (const e of page) entries.add(e.serial, e.revokedAt, e.reason);
+      if (page.length < PAGE) break;
+      after = page[page.length - 1]!.serial;
+    }
+    const issuer = prepareCrlIssuer(ca.certificateDer!, ca.signingAlgorithm);
+    const tbs = encodeTbsCertList(issuer, { thisUpdate, nextUpdate, crlNumber, entries });
+    const signer = await keyStores.forUri(ca.keyUri).getSigner(ca.keyUri);
+    const signature = await signer.sign(ca.signingAlgorithm, tbs);
+    const crl: StoredCrl = {
+      caId: ca.id,
+      partition: '',
+      crlNumber,
+      thisUpdate,
+      nextUpdate,
+      revokedCount: entries.count,
+      der: Buffer.from(assembleCrl(issuer, tbs, signature)),
+    };
+    await repos.crls.save(crl);
+    return crl;
+  }
+
+  /** What API.md's POST/GET /v1/cas/{caId}/crl answer. */
+  info(ca: Pick<Ca, 'id' | 'revocation'>, crl: Omit<StoredCrl, 'der'>): CrlInfo {
+    return {
+      crlNumber: crl.crlNumber.toString(),
+      thisUpdate: crl.thisUpdate.toISOString(),
+      nextUpdate: crl.nextUpdate.toISOString(),
+      revokedCount: crl.revokedCount,
+      url: crlUrl(ca) ?? `${this.deps.publicUrl.replace(/\/+$/, '')}/crl/${ca.id}.crl`,
+    };
+  }
+}
