@@ -45,8 +45,10 @@ export class CrlScheduler {
     const schedule = ca.revocation.crl.schedule;
     if (current?.schedule !== schedule) {
       void current?.task.destroy();
-      const task = cron.schedule(schedule, () => {
-        const tick = new Date(Math.floor(Date.now() / 60_000) * 60_000);
+      const task = cron.schedule(schedule, (ctx) => {
+        // The tick's own time (every node fires for the same one): a CRL made since then by any
+        // node serves this tick.
+        const tick = new Date(Math.floor((ctx?.date ?? new Date()).getTime() / 1000) * 1000);
         void this.run(ca.id, tick);
       });
       this.tasks.set(ca.id, { schedule, task });
