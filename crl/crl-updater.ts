@@ -1,5 +1,6 @@
 import { conflict, notFound } from '../src/domain/ca-error.ts';
-import { crlUrl, type Ca } from '../src/domain/ca.ts';
+import { crlUrl, isPartitioned, partitionName, type Ca } from '../src/domain/ca.ts';
+import { DEFAULT_PARTITION_SIZE, partitionBlockSize } from '../src/services/issuance-service.ts';
 import type { Clock } from '../src/ports/clock.ts';
 import type { JobLock } from '../src/ports/job-lock.ts';
 import type { KeyStoreRegistry } from '../src/ports/key-store.ts';
@@ -32,6 +33,8 @@ export class CrlUpdater {
       lock: JobLock;
       /** The base URL this service is reached at, for `url` when the CA has no baseUrl. */
       publicUrl: string;
+      /** Certificates per partition of partitioned CAs (as IssuanceService numbers them). */
+      crlPartitionSize?: number;
     },
   ) {}
 
@@ -55,33 +58,41 @@ export class CrlUpdater {
     });
   }
 
+  /** The full CRL, then for a partitioned CA every partition's, all under one CRL number. */
   private async build(ca: Ca): Promise<StoredCrl> {
-    const { repos, keyStores, clock } = this.deps;
+    const { repos, clock } = this.deps;
     const crlNumber = await repos.crls.nextNumber(ca.id);
     const thisUpdate = new Date(Math.floor(clock.now().getTime() / 1000) * 1000);
     const nextUpdate = new Date(thisUpdate.getTime() + ca.revocation.crl.validityHours * HOUR);
-    const entries = new RevokedEntriesWriter();
-    for (let after = ''; ; ) {
-      const page = await repos.crls.revokedPage(ca.id, { afterSerial: after, limit: PAGE, notExpiredAt: thisUpdate });
-      for (const e of page) entries.add(e.serial, e.revokedAt, e.reason);
-      if (page.length < PAGE) break;
-      after = page[page.length - 1]!.serial;
-    }
+    const signer = await this.deps.keyStores.forUri(ca.keyUri).getSigner(ca.keyUri);
     const issuer = prepareCrlIssuer(ca.certificateDer!, ca.signingAlgorithm);
-    const tbs = encodeTbsCertList(issuer, { thisUpdate, nextUpdate, crlNumber, entries });
-    const signer = await keyStores.forUri(ca.keyUri).getSigner(ca.keyUri);
-    const signature = await signer.sign(ca.signingAlgorithm, tbs);
-    const crl: StoredCrl = {
-      caId: ca.id,
-      partition: '',
-      crlNumber,
-      thisUpdate,
-      nextUpdate,
-      revokedCount: entries.count,
-      der: Buffer.from(assembleCrl(issuer, tbs, signature)),
+    const one = async (partition: string): Promise<StoredCrl> => {
+      const entries = new RevokedEntriesWriter();
+      for (let after = ''; ; ) {
+        const page = await repos.crls.revokedPage(ca.id, { afterSerial: after, limit: PAGE, notExpiredAt: thisUpdate, partition: partition || undefined });
+        for (const e of page) entries.add(e.serial, e.revokedAt, e.reason);
+        if (page.length < PAGE) break;
+        after = page[page.length - 1]!.serial;
+      }
+      const tbs = encodeTbsCertList(issuer, {
+        thisUpdate,
+        nextUpdate,
+        crlNumber,
+        entries,
+        issuingDistributionPointUrl: partition ? crlUrl(ca, partition) : undefined,
+      });
+      const signature = await signer.sign(ca.signingAlgorithm, tbs);
+      const crl: StoredCrl = { caId: ca.id, partition, crlNumber, thisUpdate, nextUpdate, revokedCount: entries.count, der: Buffer.from(assembleCrl(issuer, tbs, signature)) };
+      await repos.crls.save(crl);
+      return crl;
     };
-    await repos.crls.save(crl);
-    return crl;
+    const full = await one('');
+    if (isPartitioned(ca)) {
+      const size = this.deps.crlPartitionSize ?? DEFAULT_PARTITION_SIZE;
+      const numbered = ca.partitionBlocks * partitionBlockSize(size);
+      for (let n = 0; n < numbered; n += size) await one(partitionName(n, size));
+    }
+    return full;
   }
 
   /** What API.md's POST/GET /v1/cas/{caId}/crl answer. */

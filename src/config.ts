@@ -18,6 +18,8 @@ export interface Config {
   dbPoolSize: number;
   /** Where clients reach this service (CRL URLs of CAs without a baseUrl). */
   publicUrl: string;
+  /** Certificates per CRL partition of partitioned CAs. */
+  crlPartitionSize: number;
 }
 
 export class ConfigError extends Error {}
@@ -58,7 +60,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const host = env.HOST || '127.0.0.1';
   const publicUrl = env.PRIVATECA_PUBLIC_URL || `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   if (!/^https?:\/\/[^/?#]+\/?$/.test(publicUrl)) throw new ConfigError('PRIVATECA_PUBLIC_URL must be http(s)://host[:port]');
+  const crlPartitionSize = int(env, 'PRIVATECA_CRL_PARTITION_SIZE', 100_000, 1, 10_000_000);
+  if (crlPartitionSize > 1000 && crlPartitionSize % 1000 !== 0) {
+    throw new ConfigError('PRIVATECA_CRL_PARTITION_SIZE must be at most 1000 or a multiple of 1000');
+  }
   return {
+    crlPartitionSize,
     port,
     host,
     publicUrl,

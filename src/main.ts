@@ -76,15 +76,16 @@ export async function compose(options: { db: Db; config: Config; logger: Logger;
   const kek = await loadKek({ env: config.kek, file: config.kekFile });
   const keyStores = createKeyStoreRegistry([new SoftwareKeyStore({ kek, keys: repos.softwareKeys, clock })]);
   const cas = new CaService({ repos, keyStores, clock });
-  const issuance = new IssuanceService({ repos, keyStores, clock });
+  const issuance = new IssuanceService({ repos, keyStores, clock, crlPartitionSize: config.crlPartitionSize });
   const revocation = new RevocationService({ repos, clock });
-  const crlUpdater = new CrlUpdater({ repos, keyStores, clock, lock: advisoryJobLock(db), publicUrl: config.publicUrl });
+  const crlUpdater = new CrlUpdater({ repos, keyStores, clock, lock: advisoryJobLock(db), publicUrl: config.publicUrl, crlPartitionSize: config.crlPartitionSize });
   const crlScheduler = new CrlScheduler({ updater: crlUpdater, cas: repos.cas, logger });
   cas.onChange((ca) => {
     issuance.invalidate(ca.id);
     crlScheduler.caChanged(ca);
   });
   revocation.onRevoked((caId) => crlScheduler.revoked(caId));
+  issuance.onPartitionOpened((caId) => crlScheduler.revoked(caId, 0));
   await crlScheduler.start();
   const auth = new AuthService({ repos, clock });
   const deps = { logger, clock, repos, auth, cas, issuance, revocation, crls: repos.crls, crlUpdater };

@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { CaError, notFound } from '../../src/domain/ca-error.ts';
 import type { CaService } from '../../src/services/ca-service.ts';
 import type { CrlRepository, StoredCrl } from '../../src/ports/repositories.ts';
@@ -19,39 +19,48 @@ export function crlPublicRouter(deps: { crls: Pick<CrlRepository, 'latest' | 'la
   const r = Router();
   const cache = new Map<string, StoredCrl>();
 
-  r.get('/crl/:file', async (req, res) => {
-    const m = /^([0-9a-f-]{36})\.crl$/.exec(req.params.file);
-    if (!m) return sendProblem(res, 404, 'crl_not_found', 'no such CRL');
-    const id = caId(m[1]);
+  const serve = async (req: Request, res: Response, rawId: string, partition: string) => {
+    const id = caId(rawId);
     const ca = await deps.cas.get(id).catch((e: unknown) => {
       if (e instanceof CaError && e.code === 'ca_not_found') return undefined;
       throw e;
     });
-    const info = ca?.revocation.crl.enabled ? await deps.crls.latestInfo(id, '') : undefined;
+    const info = ca?.revocation.crl.enabled ? await deps.crls.latestInfo(id, partition) : undefined;
     if (!info) return sendProblem(res, 404, 'crl_not_found', `CA ${id} has no CRL`);
     const headers = (c: Omit<StoredCrl, 'der'>) => {
       const maxAge = Math.floor((c.nextUpdate.getTime() - deps.clock.now().getTime()) / 1000);
-      res.setHeader('ETag', `"${id}-${c.crlNumber}"`);
+      res.setHeader('ETag', `"${id}-${partition || 'full'}-${c.crlNumber}"`);
       res.setHeader('Last-Modified', c.thisUpdate.toUTCString());
       res.setHeader('Cache-Control', `public, max-age=${Math.max(0, Math.min(MAX_AGE_CAP, maxAge))}`);
     };
     const inm = req.headers['if-none-match'];
-    if (inm && inm.split(',').some((t) => t.trim() === `"${id}-${info.crlNumber}"` || t.trim() === '*')) {
+    if (inm && inm.split(',').some((t) => t.trim() === `"${id}-${partition || 'full'}-${info.crlNumber}"` || t.trim() === '*')) {
       headers(info);
       res.statusCode = 304;
       res.end();
       return;
     }
-    let hit = cache.get(id);
+    const key = `${id}/${partition}`;
+    let hit = cache.get(key);
     if (!hit || hit.crlNumber !== info.crlNumber) {
       // A newer CRL may land between the two reads: whatever is sent, its headers describe it.
-      hit = await deps.crls.latest(id, '');
+      hit = await deps.crls.latest(id, partition);
       if (!hit) throw notFound('crl_not_found', `CA ${id} has no CRL`);
-      cache.set(id, hit);
+      cache.set(key, hit);
     }
     headers(hit);
     res.writeHead(200, { 'Content-Type': 'application/pkix-crl', 'Content-Length': hit.der.length });
     res.end(hit.der);
+  };
+  r.get('/crl/:file', async (req, res) => {
+    const m = /^([0-9a-f-]{36})\.crl$/.exec(req.params.file);
+    if (!m) return sendProblem(res, 404, 'crl_not_found', 'no such CRL');
+    await serve(req, res, m[1]!, '');
+  });
+  r.get('/crl/:caId/:file', async (req, res) => {
+    const m = /^([a-z0-9-]{1,32})\.crl$/.exec(req.params.file);
+    if (!m) return sendProblem(res, 404, 'crl_not_found', 'no such CRL');
+    await serve(req, res, req.params.caId, m[1]!);
   });
   return r;
 }

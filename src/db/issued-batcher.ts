@@ -14,13 +14,13 @@ import type { Queryable } from './db.ts';
 const INSERT_BATCH = `
 WITH input AS (
   SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-                       $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[])
-    AS t(ca_id, cert_version, serial, der, subject, template, not_before, not_after, at, actor, action, request_id, detail)
+                       $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[])
+    AS t(ca_id, cert_version, serial, der, subject, template, not_before, not_after, at, actor, action, request_id, detail, crl_partition)
 ), ok AS (
   SELECT input.* FROM input JOIN cas ON cas.id = input.ca_id AND cas.status = 'ACTIVE' AND cas.cert_version = input.cert_version
 ), cert AS (
-  INSERT INTO certificates (ca_id, serial, status, der, subject, template, not_before, not_after, issued_at)
-  SELECT ca_id, serial, 'ISSUED', decode(der, 'base64'), subject, template, not_before::timestamptz, not_after::timestamptz, at::timestamptz
+  INSERT INTO certificates (ca_id, serial, status, der, subject, template, not_before, not_after, issued_at, crl_partition)
+  SELECT ca_id, serial, 'ISSUED', decode(der, 'base64'), subject, template, not_before::timestamptz, not_after::timestamptz, at::timestamptz, crl_partition
   FROM ok
   RETURNING ca_id, serial
 )
@@ -106,6 +106,7 @@ export class IssuedBatcher {
         col((p) => p.audit.action),
         col((p) => p.audit.requestId ?? null),
         col((p) => JSON.stringify(p.audit.detail ?? {})),
+        col((p) => p.cert.crlPartition ?? null),
       ]);
       stored = new Set(r.rows.map((x) => x.serial));
     } catch {

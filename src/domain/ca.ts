@@ -48,6 +48,8 @@ export interface Ca {
   notBefore?: Date;
   notAfter?: Date;
   certVersion: number;
+  /** Blocks of CRL partition numbers taken so far (partitioned CAs). */
+  partitionBlocks: number;
   revocation: RevocationConfig;
   tags: Record<string, string>;
   createdAt: Date;
@@ -63,9 +65,20 @@ export function effectiveStatus(ca: Pick<Ca, 'status' | 'notAfter'>, now: Date):
   return ca.status;
 }
 
-/** The URL of a CA's full CRL, as it goes into the CRL Distribution Point of what the CA issues. */
-export function crlUrl(ca: Pick<Ca, 'id' | 'revocation'>): string | undefined {
+/**
+ * The URL of a CA's CRL as it goes into the CRL Distribution Point of what the CA issues: the full
+ * CRL's, or a partition's (`{baseUrl}/crl/{caId}/{partition}.crl`). None without a baseUrl.
+ */
+export function crlUrl(ca: Pick<Ca, 'id' | 'revocation'>, partition?: string): string | undefined {
   const crl = ca.revocation.crl;
   if (!crl.enabled || !crl.baseUrl) return undefined;
-  return `${crl.baseUrl.replace(/\/+$/, '')}/crl/${ca.id}.crl`;
+  const base = crl.baseUrl.replace(/\/+$/, '');
+  return partition ? `${base}/crl/${ca.id}/${partition}.crl` : `${base}/crl/${ca.id}.crl`;
 }
+
+/** True when the CA's certificates each name a partition CRL. */
+export const isPartitioned = (ca: Pick<Ca, 'revocation'>): boolean =>
+  ca.revocation.crl.enabled && ca.revocation.crl.partitioned && !!ca.revocation.crl.baseUrl;
+
+/** Partition names: p0, p1, … (API.md: [a-z0-9-]{1,32}). */
+export const partitionName = (n: number, size: number): string => `p${Math.floor(n / size)}`;

@@ -12,6 +12,8 @@ export interface IssuedCertificate {
   notBefore: Date;
   notAfter: Date;
   issuedAt: Date;
+  /** The CRL partition named in the certificate's distribution point, for partitioned CAs. */
+  crlPartition?: string;
   revokedAt?: Date;
   revocationReason?: RevocationReason;
 }

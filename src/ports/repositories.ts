@@ -20,6 +20,8 @@ export interface CaRepository {
   list(options: { limit: number; after?: { createdAt: Date; id: string } }): Promise<Ca[]>;
   /** Writes every mutable field of the CA. */
   save(ca: Ca): Promise<void>;
+  /** Takes the CA's next block of CRL partition numbers; returns its index (0, 1, …). */
+  takePartitionBlock(id: string): Promise<number>;
   /** Deleted CAs whose restore window has passed. */
   listPurgeable(now: Date): Promise<Ca[]>;
   remove(id: string): Promise<void>;
@@ -106,8 +108,8 @@ export interface RevokedEntry {
 export interface CrlRepository {
   /** Takes the CA's next CRL number; it is never handed out again, even if the build fails. */
   nextNumber(caId: string): Promise<bigint>;
-  /** Revoked certificates not yet expired at `at`, by serial, after `afterSerial`. */
-  revokedPage(caId: string, options: { afterSerial: string; limit: number; notExpiredAt: Date }): Promise<RevokedEntry[]>;
+  /** Revoked certificates not yet expired at `at`, by serial, after `afterSerial` (of one partition when given). */
+  revokedPage(caId: string, options: { afterSerial: string; limit: number; notExpiredAt: Date; partition?: string }): Promise<RevokedEntry[]>;
   save(crl: StoredCrl): Promise<void>;
   latest(caId: string, partition: string): Promise<StoredCrl | undefined>;
   /** The latest CRL's number and times, without its bytes. */

@@ -95,6 +95,7 @@ export class CaService {
       keyUri,
       chainPem: '',
       certVersion: 0,
+      partitionBlocks: 0,
       revocation: { crl: mergeCrl(DEFAULT_CRL, input.revocation?.crl) },
       tags: input.tags ?? {},
       createdAt: now,

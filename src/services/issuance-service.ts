@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import { CaError, conflict, invalid, notFound } from '../domain/ca-error.ts';
-import { crlUrl, effectiveStatus, type Ca } from '../domain/ca.ts';
+import { crlUrl, effectiveStatus, isPartitioned, partitionName, type Ca } from '../domain/ca.ts';
 import type { IssuedCertificate } from '../domain/certificate.ts';
 import { checkSigningAlgorithm, type SigningAlgorithm } from '../domain/key-algorithm.ts';
 import { newSerial, serialHex } from '../domain/serial.ts';
@@ -24,6 +24,10 @@ import { certificatePem } from '../x509/pem.ts';
 import type { Actor } from './actor.ts';
 
 const DAY = 86_400_000;
+/** Certificates per CRL partition, unless configured. */
+export const DEFAULT_PARTITION_SIZE = 100_000;
+/** Partition numbers a node takes at a time: a divisor of the partition size, at most 1,000. */
+export const partitionBlockSize = (size: number): number => (size % 1000 === 0 ? 1000 : size <= 1000 ? size : 1);
 const IDEMPOTENCY_WINDOW = 3_600_000;
 /** notBefore is set this far in the past, for relying parties whose clocks run a little behind. */
 const BACKDATE = 60_000;
@@ -55,8 +59,11 @@ export interface IssueResult {
 interface CaContext {
   ca: Ca;
   signer: Signer;
-  issuer: IssuerContext;
+  /** Per signing algorithm and CRL partition (the distribution point differs by partition). */
+  issuers: Map<string, IssuerContext>;
   chainPem: string;
+  /** This node's current block of partition numbers, for partitioned CAs. */
+  partitions?: { next: number; end: number; taking?: Promise<void> };
   /** The CA certificate's own pathLenConstraint, which bounds the CA templates it may issue. */
   pathLen?: number;
   profiles: Map<string, ProfileContext>;
@@ -68,7 +75,19 @@ class CaChanged extends Error {}
 export class IssuanceService {
   private readonly contexts = new Map<string, Promise<CaContext>>();
 
-  constructor(private readonly deps: { repos: Repos; keyStores: KeyStoreRegistry; clock: Clock }) {}
+  private readonly partitionSize: number;
+  private readonly blockSize: number;
+  private readonly partitionListeners: ((caId: string) => void)[] = [];
+
+  /** Told when a CA's certificates start naming a new CRL partition, which then needs its first CRL. */
+  onPartitionOpened(listener: (caId: string) => void): void {
+    this.partitionListeners.push(listener);
+  }
+
+  constructor(private readonly deps: { repos: Repos; keyStores: KeyStoreRegistry; clock: Clock; crlPartitionSize?: number }) {
+    this.partitionSize = deps.crlPartitionSize ?? DEFAULT_PARTITION_SIZE;
+    this.blockSize = partitionBlockSize(this.partitionSize);
+  }
 
   /** Drops what is cached of a CA; the CA service calls it on every change. */
   invalidate(caId: string): void {
@@ -90,13 +109,11 @@ export class IssuanceService {
     if (!ca) throw notFound('ca_not_found', `no CA ${caId}`);
     if (!ca.certificateDer) return { ca } as CaContext;
     const signer = await this.deps.keyStores.forUri(ca.keyUri).getSigner(ca.keyUri);
-    const url = crlUrl(ca);
-    const issuer = prepareIssuer({ issuerCertDer: ca.certificateDer, signingAlgorithm: ca.signingAlgorithm, crlDistributionPointUrl: url });
     const own = certificatePem(ca.certificateDer);
     return {
       ca,
       signer,
-      issuer,
+      issuers: new Map(),
       chainPem: own + ca.chainPem,
       pathLen: certificateFromDer(ca.certificateDer).pathLen,
       profiles: new Map(),
@@ -134,7 +151,32 @@ export class IssuanceService {
     }
   }
 
-  private build(ctx: CaContext, input: IssueInput, csr: ParsedCsr) {
+  /**
+   * The CRL partition of the next certificate of a partitioned CA: numbers come from blocks this
+   * node takes from the database (one round trip per block), partition = number / partition size.
+   */
+  private async partitionFor(ctx: CaContext): Promise<string | undefined> {
+    if (!isPartitioned(ctx.ca)) return undefined;
+    const p = (ctx.partitions ??= { next: 0, end: 0 });
+    while (p.next >= p.end) {
+      p.taking ??= this.deps.repos.cas.takePartitionBlock(ctx.ca.id).then(
+        (block) => {
+          p.next = block * this.blockSize;
+          p.end = p.next + this.blockSize;
+          p.taking = undefined;
+          if (p.next % this.partitionSize === 0) for (const l of this.partitionListeners) l(ctx.ca.id);
+        },
+        (e: unknown) => {
+          p.taking = undefined;
+          throw e;
+        },
+      );
+      await p.taking;
+    }
+    return partitionName(p.next++, this.partitionSize);
+  }
+
+  private build(ctx: CaContext, input: IssueInput, csr: ParsedCsr, partition: string | undefined) {
     const { ca } = ctx;
     const template = findTemplate(input.template ?? DEFAULT_TEMPLATE);
     const signingAlgorithm = input.signingAlgorithm ?? ca.signingAlgorithm;
@@ -156,7 +198,7 @@ export class IssuanceService {
       throw invalid('validity_exceeds_ca', `notAfter ${notAfter.toISOString()} is past the CA's notAfter ${ca.notAfter!.toISOString()}`);
     }
 
-    const profile = this.profile(ctx, template, csr.key.family, signingAlgorithm);
+    const profile = this.profile(ctx, template, csr.key.family, signingAlgorithm, partition);
     const serial = newSerial();
     const tbs = encodeTbsCertificate(profile, {
       serial,
@@ -166,17 +208,19 @@ export class IssuanceService {
       spkiDer: csr.spkiDer,
       sanDer: csr.sanDer ?? sanFromCommonName(csr.commonName),
     });
-    return { template, signingAlgorithm, profile, serial, tbs, notBefore, notAfter, now };
+    return { template, signingAlgorithm, profile, serial, tbs, notBefore, notAfter, now, partition };
   }
 
-  private profile(ctx: CaContext, template: Template, family: 'EC' | 'RSA', signingAlgorithm: SigningAlgorithm): ProfileContext {
-    const key = `${template.name}|${family}|${signingAlgorithm}`;
+  private profile(ctx: CaContext, template: Template, family: 'EC' | 'RSA', signingAlgorithm: SigningAlgorithm, partition?: string): ProfileContext {
+    const key = `${template.name}|${family}|${signingAlgorithm}|${partition ?? ''}`;
     let p = ctx.profiles.get(key);
     if (!p) {
-      const issuer =
-        signingAlgorithm === ctx.ca.signingAlgorithm
-          ? ctx.issuer
-          : prepareIssuer({ issuerCertDer: ctx.ca.certificateDer!, signingAlgorithm, crlDistributionPointUrl: crlUrl(ctx.ca) });
+      const issuerKey = `${signingAlgorithm}|${partition ?? ''}`;
+      let issuer = ctx.issuers.get(issuerKey);
+      if (!issuer) {
+        issuer = prepareIssuer({ issuerCertDer: ctx.ca.certificateDer!, signingAlgorithm, crlDistributionPointUrl: crlUrl(ctx.ca, partition) });
+        ctx.issuers.set(issuerKey, issuer);
+      }
       p = prepareProfile(issuer, template, family);
       ctx.profiles.set(key, p);
     }
@@ -200,6 +244,7 @@ export class IssuanceService {
       notBefore: b.notBefore,
       notAfter: b.notAfter,
       issuedAt: b.now,
+      crlPartition: b.partition,
     };
     const audit = {
       at: b.now,
@@ -226,7 +271,7 @@ export class IssuanceService {
 
   private async issueOnce(actor: Actor, ctx: CaContext, input: IssueInput): Promise<IssueResult> {
     const csr = parseCsr(input.csr);
-    const b = this.build(ctx, input, csr);
+    const b = this.build(ctx, input, csr, await this.partitionFor(ctx));
     const der = await this.sign(ctx, b);
     const { cert, audit } = this.record(actor, ctx, b, csr, der);
     if (!(await this.deps.repos.certificates.insertIssued(cert, audit, { certVersion: ctx.ca.certVersion }))) throw new CaChanged();
@@ -254,7 +299,7 @@ export class IssuanceService {
         if (!first) throw new Error(`idempotency record names missing certificate ${seen.serial}`);
         return this.result(ctx, first, true);
       }
-      const b = this.build(ctx, input, csr);
+      const b = this.build(ctx, input, csr, await this.partitionFor(ctx));
       const der = await this.sign(ctx, b);
       const { cert, audit } = this.record(actor, ctx, b, csr, der);
       const stored = await repos

@@ -3,7 +3,7 @@ import type { CaRepository } from '../../ports/repositories.ts';
 import { bytes, type Queryable } from '../db.ts';
 
 const COLUMNS = `id, type, status, previous_status, subject, key_algorithm, signing_algorithm, key_store_type,
-  key_uri, csr, certificate, chain, serial, not_before, not_after, cert_version, revocation, tags, created_at,
+  key_uri, csr, certificate, chain, serial, not_before, not_after, cert_version, partition_blocks, revocation, tags, created_at,
   updated_at, restorable_until`;
 
 type Row = Record<string, any>;
@@ -28,6 +28,7 @@ function toCa(r: Row): Ca {
     notBefore: opt(r.not_before),
     notAfter: opt(r.not_after),
     certVersion: Number(r.cert_version),
+    partitionBlocks: Number(r.partition_blocks),
     revocation: r.revocation,
     tags: r.tags,
     createdAt: r.created_at,
@@ -53,6 +54,7 @@ const values = (ca: Ca): unknown[] => [
   ca.notBefore ?? null,
   ca.notAfter ?? null,
   ca.certVersion,
+  ca.partitionBlocks,
   JSON.stringify(ca.revocation),
   JSON.stringify(ca.tags),
   ca.createdAt,
@@ -64,7 +66,7 @@ export function caRepository(q: Queryable): CaRepository {
   return {
     async insert(ca) {
       await q.query(
-        `INSERT INTO cas (${COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21)`,
+        `INSERT INTO cas (${COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22)`,
         values(ca),
       );
     },
@@ -103,6 +105,11 @@ export function caRepository(q: Queryable): CaRepository {
           ca.restorableUntil ?? null,
         ],
       );
+    },
+    async takePartitionBlock(id) {
+      const r = await q.query<{ b: number }>('UPDATE cas SET partition_blocks = partition_blocks + 1 WHERE id = $1 RETURNING partition_blocks - 1 AS b', [id]);
+      if (!r.rows[0]) throw new Error(`no CA ${id}`);
+      return Number(r.rows[0].b);
     },
     async listPurgeable(now) {
       const r = await q.query<Row>(`SELECT ${COLUMNS} FROM cas WHERE status = 'DELETED' AND restorable_until <= $1`, [now]);

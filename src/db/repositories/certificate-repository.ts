@@ -32,8 +32,8 @@ const INSERT_ISSUED = `
 WITH ca AS (
   SELECT id FROM cas WHERE id = $1 AND status = 'ACTIVE' AND cert_version = $2
 ), cert AS (
-  INSERT INTO certificates (ca_id, serial, status, der, subject, template, not_before, not_after, issued_at)
-  SELECT ca.id, $3, 'ISSUED', $4, $5, $6, $7, $8, $9 FROM ca
+  INSERT INTO certificates (ca_id, serial, status, der, subject, template, not_before, not_after, issued_at, crl_partition)
+  SELECT ca.id, $3, 'ISSUED', $4, $5, $6, $7, $8, $9, $14 FROM ca
   RETURNING serial
 )
 INSERT INTO audit_events (at, actor, action, ca_id, serial, request_id, detail)
@@ -59,6 +59,7 @@ export function certificateRepository(q: Queryable, options: { batch?: boolean }
       audit.action,
       audit.requestId ?? null,
       JSON.stringify(audit.detail ?? {}),
+      c.crlPartition ?? null,
     ]);
     return r.rowCount === 1;
   };

@@ -19,14 +19,23 @@ export function crlRepository(q: Queryable): CrlRepository {
       if (!r.rows[0]) throw new Error(`no CA ${caId}`);
       return BigInt(r.rows[0].n);
     },
-    async revokedPage(caId, { afterSerial, limit, notExpiredAt }) {
-      // The partial index certificates_revoked (ca_id, serial) WHERE status = 'REVOKED' serves this.
-      const r = await q.query<Row>(
-        `SELECT serial, revoked_at, revocation_reason FROM certificates
-         WHERE ca_id = $1 AND status = 'REVOKED' AND serial > $2 AND not_after > $3
-         ORDER BY serial LIMIT $4`,
-        [caId, afterSerial, notExpiredAt, limit],
-      );
+    async revokedPage(caId, { afterSerial, limit, notExpiredAt, partition }) {
+      // The partial indexes certificates_revoked (ca_id, serial) and certificates_revoked_partition
+      // (ca_id, crl_partition, serial), both WHERE status = 'REVOKED', serve these.
+      const r = partition
+        ? await q.query<Row>(
+            `SELECT serial, revoked_at, revocation_reason FROM certificates
+             WHERE ca_id = $1 AND status = 'REVOKED' AND crl_partition = $5 AND crl_partition IS NOT NULL
+               AND serial > $2 AND not_after > $3
+             ORDER BY serial LIMIT $4`,
+            [caId, afterSerial, notExpiredAt, limit, partition],
+          )
+        : await q.query<Row>(
+            `SELECT serial, revoked_at, revocation_reason FROM certificates
+             WHERE ca_id = $1 AND status = 'REVOKED' AND serial > $2 AND not_after > $3
+             ORDER BY serial LIMIT $4`,
+            [caId, afterSerial, notExpiredAt, limit],
+          );
       return r.rows.map((x) => ({ serial: x.serial, revokedAt: x.revoked_at, reason: x.revocation_reason }));
     },
     async save(c) {
