@@ -81,8 +81,11 @@ export class CrlUpdater {
         entries,
         issuingDistributionPointUrl: partition ? crlUrl(ca, partition) : undefined,
       });
+      const revokedCount = entries.count;
       const signature = await signer.sign(ca.signingAlgorithm, tbs);
-      const crl: StoredCrl = { caId: ca.id, partition, crlNumber, thisUpdate, nextUpdate, revokedCount: entries.count, der: Buffer.from(assembleCrl(issuer, tbs, signature)) };
+      // assembleCrl finishes the CRL in place around the TBS and returns a Buffer: no copy here.
+      const der = assembleCrl(issuer, tbs, signature);
+      const crl: StoredCrl = { caId: ca.id, partition, crlNumber, thisUpdate, nextUpdate, revokedCount, der: Buffer.isBuffer(der) ? der : Buffer.from(der) };
       await repos.crls.save(crl);
       return crl;
     };
