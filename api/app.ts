@@ -5,6 +5,7 @@ import { CaError } from '../src/domain/ca-error.ts';
 import type { Clock } from '../src/ports/clock.ts';
 import type { CrlRepository, Repos } from '../src/ports/repositories.ts';
 import type { CrlUpdater } from '../crl/crl-updater.ts';
+import type { CrlPublicationRepository } from '../src/ports/crl-publication-repository.ts';
 import { crlAdminRouter, crlPublicRouter } from './routes/crl.ts';
 import type { AuthService } from '../src/services/auth-service.ts';
 import type { CaService } from '../src/services/ca-service.ts';
@@ -20,6 +21,7 @@ import { certificatesRouter } from './routes/certificates.ts';
 export interface AppDeps {
   crls: Pick<CrlRepository, 'latest' | 'latestInfo'>;
   crlUpdater: CrlUpdater;
+  crlPublications: Pick<CrlPublicationRepository, 'list'>;
   logger: Logger;
   clock: Clock;
   repos: Pick<Repos, 'ping' | 'certificates'>;
@@ -54,7 +56,7 @@ export function createApp(deps: AppDeps): Express {
   v1.use(body);
   // Certificates first: issuance is the hot path, and the CA router would only be tried in vain.
   v1.use('/cas/:caId/certificates', certificatesRouter({ ...deps, certificates: deps.repos.certificates }));
-  v1.use('/cas/:caId/crl', crlAdminRouter({ ...deps, updater: deps.crlUpdater }));
+  v1.use('/cas/:caId/crl', crlAdminRouter({ ...deps, updater: deps.crlUpdater, publications: deps.crlPublications }));
   v1.use('/cas', casRouter(deps));
   app.use('/v1', v1);
 

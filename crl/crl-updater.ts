@@ -2,9 +2,11 @@ import { conflict, notFound } from '../src/domain/ca-error.ts';
 import { crlUrl, isPartitioned, partitionName, type Ca } from '../src/domain/ca.ts';
 import { DEFAULT_PARTITION_SIZE, partitionBlockSize } from '../src/services/issuance-service.ts';
 import type { Clock } from '../src/ports/clock.ts';
+import type { CrlFile } from '../src/ports/crl-publisher.ts';
 import type { JobLock } from '../src/ports/job-lock.ts';
 import type { KeyStoreRegistry } from '../src/ports/key-store.ts';
 import type { Repos, StoredCrl } from '../src/ports/repositories.ts';
+import { toCrlFile } from './publish-targets.ts';
 import { assembleCrl, encodeTbsCertList, prepareCrlIssuer, RevokedEntriesWriter } from '../src/x509/crl-encoder.ts';
 
 /** Rows read from the database per query while a CRL is built. */
@@ -35,6 +37,8 @@ export class CrlUpdater {
       publicUrl: string;
       /** Certificates per partition of partitioned CAs (as IssuanceService numbers them). */
       crlPartitionSize?: number;
+      /** Where each stored CRL also goes (directory, S3), in the background: a CrlTargetQueue. */
+      targets?: { enqueue(file: CrlFile): void };
     },
   ) {}
 
@@ -87,6 +91,7 @@ export class CrlUpdater {
       const der = assembleCrl(issuer, tbs, signature);
       const crl: StoredCrl = { caId: ca.id, partition, crlNumber, thisUpdate, nextUpdate, revokedCount, der: Buffer.isBuffer(der) ? der : Buffer.from(der) };
       await repos.crls.save(crl);
+      this.deps.targets?.enqueue(toCrlFile(crl));
       return crl;
     };
     const full = await one('');

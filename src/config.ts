@@ -20,6 +20,10 @@ export interface Config {
   publicUrl: string;
   /** Certificates per CRL partition of partitioned CAs. */
   crlPartitionSize: number;
+  /** Also write every CRL into this directory, as <caId>.crl and <caId>/<partition>.crl (PRIVATECA_CRL_DIR). */
+  crlDir?: string;
+  /** Also put every CRL into this S3 or S3-compatible bucket; credentials come from the AWS SDK's chain. */
+  crlS3?: { bucket: string; prefix: string; region?: string; endpoint?: string; forcePathStyle: boolean };
 }
 
 export class ConfigError extends Error {}
@@ -31,6 +35,35 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number
     throw new ConfigError(`${name} must be an integer from ${min} to ${max}, not "${raw}"`);
   }
   return Number(raw);
+}
+
+/** PRIVATECA_CRL_S3_*: the S3 publication target, or undefined without a bucket. */
+function crlS3Target(env: NodeJS.ProcessEnv): Config['crlS3'] {
+  const bucket = env.PRIVATECA_CRL_S3_BUCKET || undefined;
+  if (!bucket) {
+    const stray = ['PRIVATECA_CRL_S3_PREFIX', 'PRIVATECA_CRL_S3_REGION', 'PRIVATECA_CRL_S3_ENDPOINT', 'PRIVATECA_CRL_S3_FORCE_PATH_STYLE'].find((n) => env[n]);
+    if (stray) throw new ConfigError(`${stray} needs PRIVATECA_CRL_S3_BUCKET`);
+    return undefined;
+  }
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
+    throw new ConfigError('PRIVATECA_CRL_S3_BUCKET must be a bucket name: 3 to 63 lowercase letters, digits, dots and hyphens');
+  }
+  const prefix = env.PRIVATECA_CRL_S3_PREFIX ?? '';
+  if (prefix.startsWith('/') || prefix.length > 512) throw new ConfigError('PRIVATECA_CRL_S3_PREFIX must not start with "/" (e.g. "crl/")');
+  const endpoint = env.PRIVATECA_CRL_S3_ENDPOINT || undefined;
+  if (endpoint && !/^https?:\/\/[^/?#@\s]+\/?$/.test(endpoint)) {
+    throw new ConfigError('PRIVATECA_CRL_S3_ENDPOINT must be http(s)://host[:port], without credentials or a path');
+  }
+  const pathStyle = (env.PRIVATECA_CRL_S3_FORCE_PATH_STYLE ?? '').toLowerCase();
+  if (!['', 'true', 'false'].includes(pathStyle)) throw new ConfigError('PRIVATECA_CRL_S3_FORCE_PATH_STYLE must be true or false');
+  return {
+    bucket,
+    prefix,
+    region: env.PRIVATECA_CRL_S3_REGION || env.AWS_REGION || undefined,
+    endpoint,
+    // S3-compatible services (MinIO, Ceph …) mostly want path-style URLs; AWS itself virtual-hosted ones.
+    forcePathStyle: pathStyle ? pathStyle === 'true' : !!endpoint,
+  };
 }
 
 /** Fails fast, with the variable's name, on anything it cannot use. */
@@ -66,6 +99,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   return {
     crlPartitionSize,
+    crlDir: env.PRIVATECA_CRL_DIR ? path.resolve(env.PRIVATECA_CRL_DIR) : undefined,
+    crlS3: crlS3Target(env),
     port,
     host,
     publicUrl,

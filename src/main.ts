@@ -9,6 +9,9 @@ import { pino, type Logger } from 'pino';
 import { createApp, createRequestListener } from '../api/app.ts';
 import { CrlScheduler } from '../crl/crl-scheduler.ts';
 import { CrlUpdater } from '../crl/crl-updater.ts';
+import { CrlTargetQueue } from '../crl/publish-targets.ts';
+import { DirectoryPublisher } from '../crl/publishers/directory.ts';
+import { S3Publisher } from '../crl/publishers/s3.ts';
 import { createKeyStoreRegistry } from '../hsm-adapters/registry.ts';
 import { loadKek } from '../hsm-adapters/software/kek.ts';
 import { SoftwareKeyStore } from '../hsm-adapters/software/software-key-store.ts';
@@ -18,7 +21,9 @@ import { advisoryJobLock } from './db/job-lock.ts';
 import { migrate } from './db/migrate.ts';
 import { createPgDb } from './db/pg-driver.ts';
 import { createPgliteDb } from './db/pglite-driver.ts';
+import { crlPublicationRepository } from './db/repositories/crl-publication-repository.ts';
 import { createRepos } from './db/repositories/index.ts';
+import type { CrlPublisher } from './ports/crl-publisher.ts';
 import { systemClock, type Clock } from './ports/clock.ts';
 import { SYSTEM_ACTOR } from './services/actor.ts';
 import { AuthService } from './services/auth-service.ts';
@@ -78,7 +83,26 @@ export async function compose(options: { db: Db; config: Config; logger: Logger;
   const cas = new CaService({ repos, keyStores, clock });
   const issuance = new IssuanceService({ repos, keyStores, clock, crlPartitionSize: config.crlPartitionSize });
   const revocation = new RevocationService({ repos, clock });
-  const crlUpdater = new CrlUpdater({ repos, keyStores, clock, lock: advisoryJobLock(db), publicUrl: config.publicUrl, crlPartitionSize: config.crlPartitionSize });
+  const s3 = config.crlS3 ? new S3Publisher(config.crlS3) : undefined;
+  const publishers: CrlPublisher[] = [...(config.crlDir ? [new DirectoryPublisher({ dir: config.crlDir })] : []), ...(s3 ? [s3] : [])];
+  const crlPublications = crlPublicationRepository(db);
+  const crlTargets = new CrlTargetQueue({
+    publishers,
+    status: crlPublications,
+    logger,
+    clock,
+    // Another node made a newer CRL meanwhile: that node publishes it, this one skips the older.
+    superseded: async (f) => ((await repos.crls.latestInfo(f.caId, f.partition))?.crlNumber ?? 0n) > f.crlNumber,
+  });
+  const crlUpdater = new CrlUpdater({
+    repos,
+    keyStores,
+    clock,
+    lock: advisoryJobLock(db),
+    publicUrl: config.publicUrl,
+    crlPartitionSize: config.crlPartitionSize,
+    targets: crlTargets,
+  });
   const crlScheduler = new CrlScheduler({ updater: crlUpdater, cas: repos.cas, logger });
   cas.onChange((ca) => {
     issuance.invalidate(ca.id);
@@ -88,7 +112,7 @@ export async function compose(options: { db: Db; config: Config; logger: Logger;
   issuance.onPartitionOpened((caId) => crlScheduler.revoked(caId, 0));
   await crlScheduler.start();
   const auth = new AuthService({ repos, clock });
-  const deps = { logger, clock, repos, auth, cas, issuance, revocation, crls: repos.crls, crlUpdater };
+  const deps = { logger, clock, repos, auth, cas, issuance, revocation, crls: repos.crls, crlUpdater, crlPublications };
   const app = createApp(deps);
   return {
     app,
@@ -98,6 +122,8 @@ export async function compose(options: { db: Db; config: Config; logger: Logger;
     revocation,
     async close() {
       await crlScheduler.stop();
+      await crlTargets.idle();
+      await s3?.close();
       await keyStores.close();
     },
   };

@@ -2,6 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import { CaError, notFound } from '../../src/domain/ca-error.ts';
 import type { CaService } from '../../src/services/ca-service.ts';
 import type { CrlRepository, StoredCrl } from '../../src/ports/repositories.ts';
+import type { CrlPublicationRepository } from '../../src/ports/crl-publication-repository.ts';
 import type { Clock } from '../../src/ports/clock.ts';
 import type { CrlUpdater } from '../../crl/crl-updater.ts';
 import { sendProblem } from '../errors.ts';
@@ -65,20 +66,38 @@ export function crlPublicRouter(deps: { crls: Pick<CrlRepository, 'latest' | 'la
   return r;
 }
 
-/** POST/GET /v1/cas/{caId}/crl. */
-export function crlAdminRouter(deps: { crls: Pick<CrlRepository, 'latestInfo'>; cas: CaService; updater: CrlUpdater }): Router {
+/**
+ * POST/GET /v1/cas/{caId}/crl: API.md's fields, plus `targets`, the latest outcome of each
+ * publication target (directory, S3) per partition, so that a failing target is visible.
+ */
+export function crlAdminRouter(deps: {
+  crls: Pick<CrlRepository, 'latestInfo'>;
+  cas: CaService;
+  updater: CrlUpdater;
+  publications: Pick<CrlPublicationRepository, 'list'>;
+}): Router {
   const r = Router({ mergeParams: true });
+  const targets = async (id: string) =>
+    (await deps.publications.list(id)).map((t) => ({
+      target: t.target,
+      partition: t.partition,
+      crlNumber: t.crlNumber.toString(),
+      ok: t.ok,
+      attempts: t.attempts,
+      error: t.error,
+      at: t.at.toISOString(),
+    }));
   r.post('/', async (req, res) => {
     const id = caId((req.params as Record<string, string>).caId);
     const crl = await deps.updater.publish(id);
-    sendJson(res, 201, deps.updater.info(await deps.cas.get(id), crl!));
+    sendJson(res, 201, { ...deps.updater.info(await deps.cas.get(id), crl!), targets: await targets(id) });
   });
   r.get('/', async (req, res) => {
     const id = caId((req.params as Record<string, string>).caId);
     const ca = await deps.cas.get(id);
     const info = await deps.crls.latestInfo(id, '');
     if (!info) throw notFound('crl_not_found', `CA ${id} has published no CRL yet`);
-    sendJson(res, 200, deps.updater.info(ca, info));
+    sendJson(res, 200, { ...deps.updater.info(ca, info), targets: await targets(id) });
   });
   return r;
 }
