@@ -7,6 +7,8 @@ import type { CrlUpdater } from './crl-updater.ts';
 
 /** How long revocations are gathered before the CRL is rebuilt (API.md: in the CRL within 5 s). */
 const DEBOUNCE_MS = 1_000;
+/** How often a node looks for CA changes made on other nodes (new CAs, schedule or CRL settings). */
+const RESYNC_MS = 2_000;
 
 const publishes = (ca: Ca) => ca.revocation.crl.enabled && !!ca.certificateDer && ca.status !== 'PENDING_CERTIFICATE';
 
@@ -20,22 +22,52 @@ export class CrlScheduler {
   private readonly pending = new Map<string, NodeJS.Timeout>();
   private readonly running = new Map<string, Promise<unknown>>();
   private stopped = false;
+  /** updatedAt of every CA as last seen, to notice changes made on other nodes. */
+  private readonly seen = new Map<string, number>();
+  private resyncTimer?: NodeJS.Timeout;
 
-  constructor(private readonly deps: { updater: CrlUpdater; cas: Pick<CaRepository, 'list'>; logger: Logger }) {}
+  constructor(private readonly deps: { updater: CrlUpdater; cas: Pick<CaRepository, 'get' | 'listVersions'>; logger: Logger; resyncMs?: number }) {}
 
-  /** Schedules every CA that publishes CRLs. */
+  /** Schedules every CA that publishes CRLs, then follows changes made by any node. */
   async start(): Promise<void> {
-    for (let after: { createdAt: Date; id: string } | undefined; ; ) {
-      const page = await this.deps.cas.list({ limit: 500, after });
-      for (const ca of page) this.caChanged(ca, { publishNow: false });
-      if (page.length < 500) break;
-      after = { createdAt: page[page.length - 1]!.createdAt, id: page[page.length - 1]!.id };
+    await this.resync();
+    const loop = () => {
+      this.resyncTimer = setTimeout(async () => {
+        try {
+          await this.resync();
+        } catch (e) {
+          this.deps.logger.warn({ err: e }, 'reading CA changes for the CRL schedule failed');
+        }
+        if (!this.stopped) loop();
+      }, this.deps.resyncMs ?? RESYNC_MS);
+      this.resyncTimer.unref();
+    };
+    loop();
+  }
+
+  /** Reads what changed since the last look (one small query; full rows only for changed CAs). */
+  private async resync(): Promise<void> {
+    const versions = await this.deps.cas.listVersions();
+    const present = new Set<string>();
+    for (const v of versions) {
+      present.add(v.id);
+      if (this.seen.get(v.id) === v.updatedAt.getTime()) continue;
+      const ca = await this.deps.cas.get(v.id);
+      if (ca) this.caChanged(ca, { publishNow: false });
     }
+    for (const id of [...this.tasks.keys()]) {
+      if (!present.has(id)) {
+        void this.tasks.get(id)?.task.destroy();
+        this.tasks.delete(id);
+      }
+    }
+    for (const id of [...this.seen.keys()]) if (!present.has(id)) this.seen.delete(id);
   }
 
   /** Follows a CA's change: (re)schedules it, and publishes at once when it has just become able to. */
   caChanged(ca: Ca, options: { publishNow?: boolean } = {}): void {
     if (this.stopped) return;
+    this.seen.set(ca.id, ca.updatedAt.getTime());
     const current = this.tasks.get(ca.id);
     if (!publishes(ca)) {
       void current?.task.destroy();
@@ -91,6 +123,7 @@ export class CrlScheduler {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    clearTimeout(this.resyncTimer);
     for (const t of this.pending.values()) clearTimeout(t);
     for (const { task } of this.tasks.values()) await task.destroy();
     await Promise.all(this.running.values());

@@ -18,6 +18,8 @@ export interface CaRepository {
   get(id: string, options?: { forUpdate?: boolean }): Promise<Ca | undefined>;
   /** Keyset pagination by (createdAt, id). */
   list(options: { limit: number; after?: { createdAt: Date; id: string } }): Promise<Ca[]>;
+  /** Every CA's id and updatedAt: a cheap way for a node to notice changes made by others. */
+  listVersions(): Promise<{ id: string; updatedAt: Date }[]>;
   /** Writes every mutable field of the CA. */
   save(ca: Ca): Promise<void>;
   /** Takes the CA's next block of CRL partition numbers; returns its index (0, 1, …). */

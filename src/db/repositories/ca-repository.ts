@@ -106,6 +106,10 @@ export function caRepository(q: Queryable): CaRepository {
         ],
       );
     },
+    async listVersions() {
+      const r = await q.query<Row>('SELECT id, updated_at FROM cas');
+      return r.rows.map((x) => ({ id: x.id, updatedAt: x.updated_at }));
+    },
     async takePartitionBlock(id) {
       const r = await q.query<{ b: number }>('UPDATE cas SET partition_blocks = partition_blocks + 1 WHERE id = $1 RETURNING partition_blocks - 1 AS b', [id]);
       if (!r.rows[0]) throw new Error(`no CA ${id}`);
