@@ -72,11 +72,14 @@ export class CrlUpdater {
     const issuer = prepareCrlIssuer(ca.certificateDer!, ca.signingAlgorithm);
     const one = async (partition: string): Promise<StoredCrl> => {
       const entries = new RevokedEntriesWriter();
-      for (let after = ''; ; ) {
-        const page = await repos.crls.revokedPage(ca.id, { afterSerial: after, limit: PAGE, notExpiredAt: thisUpdate, partition: partition || undefined });
+      const read = (after: string) =>
+        repos.crls.revokedPage(ca.id, { afterSerial: after, limit: PAGE, notExpiredAt: thisUpdate, partition: partition || undefined });
+      // The next page is read while this one is encoded.
+      for (let page = await read(''); ; ) {
+        const next = page.length === PAGE ? read(page[page.length - 1]!.serial) : undefined;
         for (const e of page) entries.add(e.serial, e.revokedAt, e.reason);
-        if (page.length < PAGE) break;
-        after = page[page.length - 1]!.serial;
+        if (!next) break;
+        page = await next;
       }
       const tbs = encodeTbsCertList(issuer, {
         thisUpdate,

@@ -24,19 +24,20 @@ export function crlRepository(q: Queryable): CrlRepository {
       // (ca_id, crl_partition, serial), both WHERE status = 'REVOKED', serve these.
       const r = partition
         ? await q.query<Row>(
-            `SELECT serial, revoked_at, revocation_reason FROM certificates
+            `SELECT serial, (extract(epoch FROM revoked_at) * 1000)::bigint::text AS at_ms, revocation_reason FROM certificates
              WHERE ca_id = $1 AND status = 'REVOKED' AND crl_partition = $5 AND crl_partition IS NOT NULL
                AND serial > $2 AND not_after > $3
              ORDER BY serial LIMIT $4`,
             [caId, afterSerial, notExpiredAt, limit, partition],
           )
         : await q.query<Row>(
-            `SELECT serial, revoked_at, revocation_reason FROM certificates
+            `SELECT serial, (extract(epoch FROM revoked_at) * 1000)::bigint::text AS at_ms, revocation_reason FROM certificates
              WHERE ca_id = $1 AND status = 'REVOKED' AND serial > $2 AND not_after > $3
              ORDER BY serial LIMIT $4`,
             [caId, afterSerial, notExpiredAt, limit],
           );
-      return r.rows.map((x) => ({ serial: x.serial, revokedAt: x.revoked_at, reason: x.revocation_reason }));
+      // Epoch milliseconds rather than a timestamptz: parsing a million timestamp strings cost ~1 s.
+      return r.rows.map((x) => ({ serial: x.serial, revokedAt: new Date(Number(x.at_ms)), reason: x.revocation_reason }));
     },
     async save(c) {
       await q.query(
