@@ -1,13 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OpensslPki } from '../pki/openssl.ts';
 import { createTestDatabase } from '../support/service.ts';
+import { freePort } from '../support/net.ts';
 
 /*
  * Issue 3 with several service nodes on one PostgreSQL: two real processes (`node --import tsx
@@ -22,16 +22,6 @@ const REPO = path.resolve(import.meta.dirname, '../..');
 const SEEDED = 300_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 class ServiceNode {
   output = '';

@@ -1,13 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { OpensslPki } from '../pki/openssl.ts';
 import { createTestDatabase } from '../support/service.ts';
+import { freePort } from '../support/net.ts';
 
 /*
  * The service started as a user starts it: `node --import tsx src/main.ts` in the repository, configured
@@ -19,16 +19,6 @@ const REPO = path.resolve(import.meta.dirname, '../..');
 const HEALTHY_WITHIN_MS = 60_000;
 const LONG = 180_000;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 interface Exit {
   code: number | null;

@@ -1,18 +1,10 @@
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../support/net.ts';
 import { startService, type TestService } from '../support/service.ts';
 
-async function closedPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 describe('CRL publication targets through the service', () => {
   let svc: TestService;
@@ -21,7 +13,7 @@ describe('CRL publication targets through the service', () => {
     svc = await startService('pg', {
       PRIVATECA_CRL_DIR: dir,
       PRIVATECA_CRL_S3_BUCKET: 'crls',
-      PRIVATECA_CRL_S3_ENDPOINT: `http://127.0.0.1:${await closedPort()}`,
+      PRIVATECA_CRL_S3_ENDPOINT: `http://127.0.0.1:${await freePort()}`,
       PRIVATECA_CRL_S3_REGION: 'us-east-1',
     });
   });

@@ -1,13 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createDecipheriv, createHash, createPrivateKey, createPublicKey, randomBytes, X509Certificate } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OpensslPki } from '../pki/openssl.ts';
 import { createTestDatabase, DRIVERS, startService, type TestService } from '../support/service.ts';
+import { freePort } from '../support/net.ts';
 
 /*
  * DESIGN.md: "A CA private key never leaves its key store through any API, log or error. Software keys
@@ -227,16 +227,6 @@ describe.each(DRIVERS)('no secret in clear in the database (%s)', (driver) => {
 // The real process: its stdout and stderr, at the most verbose log level, carry no secret.
 // ---------------------------------------------------------------------------------------------
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 describe('no secret in the logs of the real process (PostgreSQL, LOG_LEVEL=trace)', () => {
   let child: ChildProcess | undefined;
