@@ -67,8 +67,7 @@ export function certificatesRouter(deps: {
     const serial = parseSerial(String(req.params.serial));
     const input = req.body === undefined ? {} : parseBody(RevokeSchema, req.body);
     const cert = await deps.revocation.revoke(res.locals.actor, id, serial, input.reason ?? 'UNSPECIFIED');
-    const { chain } = await deps.issuance.get(id, serial);
-    sendJson(res, 200, presentCertificate(cert, chain));
+    sendJson(res, 200, presentCertificate(cert, await deps.issuance.chain(id)));
   });
 
   return r;
