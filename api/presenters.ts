@@ -1,11 +1,12 @@
 import { effectiveStatus, type Ca } from '../src/domain/ca.ts';
 import type { IssuedCertificate } from '../src/domain/certificate.ts';
+import type { KeyStatus } from '../src/ports/key-store.ts';
 import { certificatePem } from '../src/x509/pem.ts';
 
 const iso = (d: Date | undefined) => d?.toISOString();
 
-/** The CA object of API.md. */
-export function presentCa(ca: Ca, now: Date) {
+/** The CA object of API.md; keyStore also says whether the key can sign now and, if not, why. */
+export function presentCa(ca: Ca, now: Date, key: KeyStatus) {
   return {
     id: ca.id,
     type: ca.type,
@@ -13,7 +14,7 @@ export function presentCa(ca: Ca, now: Date) {
     subject: ca.subject,
     keyAlgorithm: ca.keyAlgorithm,
     signingAlgorithm: ca.signingAlgorithm,
-    keyStore: { type: ca.keyStoreType },
+    keyStore: { type: ca.keyStoreType, status: key.state, reason: key.reason },
     serial: ca.serial,
     notBefore: iso(ca.notBefore),
     notAfter: iso(ca.notAfter),

@@ -24,6 +24,10 @@ export interface Config {
   crlDir?: string;
   /** Also put every CRL into this S3 or S3-compatible bucket; credentials come from the AWS SDK's chain. */
   crlS3?: { bucket: string; prefix: string; region?: string; endpoint?: string; forcePathStyle: boolean };
+  /** The PKCS#11 key store (PRIVATECA_PKCS11_*), when a module is configured. The PIN is never logged. */
+  pkcs11?: { module: string; tokenLabel?: string; tokenSerial?: string; pin?: string; pinFile?: string; sessions: number };
+  /** The AWS KMS key store, configured when AWS_REGION or AWS_DEFAULT_REGION is set; the rest comes from the AWS chain. */
+  awsKms?: { region: string };
 }
 
 export class ConfigError extends Error {}
@@ -66,6 +70,25 @@ function crlS3Target(env: NodeJS.ProcessEnv): Config['crlS3'] {
   };
 }
 
+/** PRIVATECA_PKCS11_*: module, token by label or serial, and the PIN from the environment or a file. */
+function pkcs11Store(env: NodeJS.ProcessEnv): Config['pkcs11'] {
+  const names = ['PRIVATECA_PKCS11_TOKEN_LABEL', 'PRIVATECA_PKCS11_TOKEN_SERIAL', 'PRIVATECA_PKCS11_PIN', 'PRIVATECA_PKCS11_PIN_FILE', 'PRIVATECA_PKCS11_SESSIONS'];
+  const module = env.PRIVATECA_PKCS11_MODULE || undefined;
+  if (!module) {
+    const stray = names.find((n) => env[n]);
+    if (stray) throw new ConfigError(`${stray} needs PRIVATECA_PKCS11_MODULE (the path of the PKCS#11 library)`);
+    return undefined;
+  }
+  if (!path.isAbsolute(module)) throw new ConfigError('PRIVATECA_PKCS11_MODULE must be an absolute path to the PKCS#11 library (.so)');
+  const tokenLabel = env.PRIVATECA_PKCS11_TOKEN_LABEL || undefined;
+  const tokenSerial = env.PRIVATECA_PKCS11_TOKEN_SERIAL || undefined;
+  if (!tokenLabel && !tokenSerial) throw new ConfigError('PRIVATECA_PKCS11_MODULE needs PRIVATECA_PKCS11_TOKEN_LABEL or PRIVATECA_PKCS11_TOKEN_SERIAL');
+  const pin = env.PRIVATECA_PKCS11_PIN || undefined;
+  const pinFile = env.PRIVATECA_PKCS11_PIN_FILE ? path.resolve(env.PRIVATECA_PKCS11_PIN_FILE) : undefined;
+  if (!pin === !pinFile) throw new ConfigError('PRIVATECA_PKCS11_MODULE needs exactly one of PRIVATECA_PKCS11_PIN and PRIVATECA_PKCS11_PIN_FILE');
+  return { module, tokenLabel, tokenSerial, pin, pinFile, sessions: int(env, 'PRIVATECA_PKCS11_SESSIONS', 8, 1, 256) };
+}
+
 /** Fails fast, with the variable's name, on anything it cannot use. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const dataDir = path.resolve(env.PRIVATECA_DATA_DIR || './data');
@@ -101,6 +124,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     crlPartitionSize,
     crlDir: env.PRIVATECA_CRL_DIR ? path.resolve(env.PRIVATECA_CRL_DIR) : undefined,
     crlS3: crlS3Target(env),
+    pkcs11: pkcs11Store(env),
+    awsKms: env.AWS_REGION || env.AWS_DEFAULT_REGION ? { region: (env.AWS_REGION || env.AWS_DEFAULT_REGION)! } : undefined,
     port,
     host,
     publicUrl,

@@ -13,6 +13,7 @@ import { CrlTargetQueue } from '../crl/publish-targets.ts';
 import { DirectoryPublisher } from '../crl/publishers/directory.ts';
 import { S3Publisher } from '../crl/publishers/s3.ts';
 import { createKeyStoreRegistry } from '../hsm-adapters/registry.ts';
+import { Pkcs11KeyStore, pinReader } from '../hsm-adapters/pkcs11/pkcs11-key-store.ts';
 import { loadKek } from '../hsm-adapters/software/kek.ts';
 import { SoftwareKeyStore } from '../hsm-adapters/software/software-key-store.ts';
 import { loadConfig, type Config } from './config.ts';
@@ -24,6 +25,7 @@ import { createPgliteDb } from './db/pglite-driver.ts';
 import { crlPublicationRepository } from './db/repositories/crl-publication-repository.ts';
 import { createRepos } from './db/repositories/index.ts';
 import type { CrlPublisher } from './ports/crl-publisher.ts';
+import type { KeyStore } from './ports/key-store.ts';
 import { systemClock, type Clock } from './ports/clock.ts';
 import { SYSTEM_ACTOR } from './services/actor.ts';
 import { AuthService } from './services/auth-service.ts';
@@ -73,13 +75,23 @@ export interface Node {
   close(): Promise<void>;
 }
 
+/** The key stores this node offers: software always, PKCS#11 and AWS KMS when configured. */
+function keyStoresFor(config: Config, software: KeyStore): KeyStore[] {
+  const stores = [software];
+  if (config.pkcs11) {
+    const { module, tokenLabel, tokenSerial, sessions } = config.pkcs11;
+    stores.push(new Pkcs11KeyStore({ modulePath: module, tokenLabel, tokenSerial, maxSessions: sessions, readPin: pinReader(config.pkcs11) }));
+  }
+  return stores;
+}
+
 /** Wires one service node: key stores, services and the HTTP app over an open database. */
 export async function compose(options: { db: Db; config: Config; logger: Logger; clock?: Clock }): Promise<Node> {
   const { db, config, logger } = options;
   const clock = options.clock ?? systemClock;
   const repos = createRepos(db);
   const kek = await loadKek({ env: config.kek, file: config.kekFile });
-  const keyStores = createKeyStoreRegistry([new SoftwareKeyStore({ kek, keys: repos.softwareKeys, clock })]);
+  const keyStores = createKeyStoreRegistry(keyStoresFor(config, new SoftwareKeyStore({ kek, keys: repos.softwareKeys, clock })));
   const cas = new CaService({ repos, keyStores, clock });
   const issuance = new IssuanceService({ repos, keyStores, clock, crlPartitionSize: config.crlPartitionSize });
   const revocation = new RevocationService({ repos, clock });

@@ -20,11 +20,11 @@ const decodeCaCursor = (raw: unknown) => {
 export function casRouter(deps: { cas: CaService; clock: Clock }): Router {
   const { cas, clock } = deps;
   const r = Router();
-  const show = (ca: Parameters<typeof presentCa>[0]) => presentCa(ca, clock.now());
+  const show = async (ca: Parameters<typeof presentCa>[0]) => presentCa(ca, clock.now(), await cas.keyStatus(ca));
 
   r.post('/', async (req, res) => {
     const input = parseBody(CreateCaSchema, req.body);
-    sendJson(res, 201, show(await cas.create(res.locals.actor, input)));
+    sendJson(res, 201, await show(await cas.create(res.locals.actor, input)));
   });
 
   r.get('/', async (req, res) => {
@@ -32,19 +32,19 @@ export function casRouter(deps: { cas: CaService; clock: Clock }): Router {
     const items = await cas.list({ limit, after });
     const last = items.length === limit ? items[items.length - 1] : undefined;
     sendJson(res, 200, {
-      items: items.map(show),
+      items: await Promise.all(items.map(show)),
       nextCursor: last ? encodeCursor({ t: last.createdAt.toISOString(), i: last.id }) : null,
     });
   });
 
   r.get('/:caId', async (req, res) => {
-    sendJson(res, 200, show(await cas.get(caId(req.params.caId))));
+    sendJson(res, 200, await show(await cas.get(caId(req.params.caId))));
   });
 
   r.patch('/:caId', async (req, res) => {
     const id = caId(req.params.caId);
     const input = parseBody(PatchCaSchema, req.body);
-    sendJson(res, 200, show(await cas.patch(res.locals.actor, id, input)));
+    sendJson(res, 200, await show(await cas.patch(res.locals.actor, id, input)));
   });
 
   r.delete('/:caId', async (req, res) => {
@@ -57,11 +57,11 @@ export function casRouter(deps: { cas: CaService; clock: Clock }): Router {
       }
       days = Number(raw);
     }
-    sendJson(res, 200, show(await cas.delete(res.locals.actor, id, days)));
+    sendJson(res, 200, await show(await cas.delete(res.locals.actor, id, days)));
   });
 
   r.post('/:caId/restore', async (req, res) => {
-    sendJson(res, 200, show(await cas.restore(res.locals.actor, caId(req.params.caId))));
+    sendJson(res, 200, await show(await cas.restore(res.locals.actor, caId(req.params.caId))));
   });
 
   r.get('/:caId/csr', async (req, res) => {
@@ -71,7 +71,7 @@ export function casRouter(deps: { cas: CaService; clock: Clock }): Router {
   r.post('/:caId/certificate', async (req, res) => {
     const id = caId(req.params.caId);
     const input = parseBody(ImportCertificateSchema, req.body);
-    sendJson(res, 200, show(await cas.importCertificate(res.locals.actor, id, input)));
+    sendJson(res, 200, await show(await cas.importCertificate(res.locals.actor, id, input)));
   });
 
   r.get('/:caId/certificate', async (req, res) => {

@@ -2,10 +2,11 @@ import { createCipheriv, createDecipheriv, createPrivateKey, createPublicKey, ge
 import { promisify } from 'node:util';
 import { CaError } from '../../src/domain/ca-error.ts';
 import { KEY_ALGORITHM_INFO, SIGNING_ALGORITHM_INFO, type KeyAlgorithm, type SigningAlgorithm } from '../../src/domain/key-algorithm.ts';
-import type { DeletableKeyStore, Signer } from '../../src/ports/key-store.ts';
+import type { DeletableKeyStore, KeyStatus, Signer } from '../../src/ports/key-store.ts';
 import type { SoftwareKeyRepository } from '../../src/ports/repositories.ts';
 import type { Clock } from '../../src/ports/clock.ts';
 import type { Kek } from './kek.ts';
+import { SignerCache } from '../signer-cache.ts';
 
 const generate = promisify(generateKeyPair);
 const SCHEME = 'software:';
@@ -49,7 +50,7 @@ class SoftwareSigner implements Signer {
 /** Keys generated in this process and kept encrypted in the database under a KEK from outside it. */
 export class SoftwareKeyStore implements DeletableKeyStore {
   readonly type = 'software';
-  private readonly signers = new Map<string, Promise<Signer>>();
+  private readonly signers = new SignerCache<Signer>();
 
   constructor(private readonly options: { kek: Kek; keys: SoftwareKeyRepository; clock: Clock }) {}
 
@@ -74,13 +75,7 @@ export class SoftwareKeyStore implements DeletableKeyStore {
   }
 
   getSigner(keyUri: string): Promise<Signer> {
-    let s = this.signers.get(keyUri);
-    if (!s) {
-      s = this.load(keyUri);
-      this.signers.set(keyUri, s);
-      s.catch(() => this.signers.delete(keyUri));
-    }
-    return s;
+    return this.signers.get(keyUri, (uri) => this.load(uri));
   }
 
   private async load(keyUri: string): Promise<Signer> {
@@ -101,6 +96,15 @@ export class SoftwareKeyStore implements DeletableKeyStore {
     const spki = createPublicKey(key).export({ format: 'der', type: 'spki' });
     if (!spki.equals(rec.spki)) throw new CaError('unavailable', 'key_store_unavailable', `software key ${keyUri} does not match its public key`);
     return new SoftwareSigner(keyUri, rec.algorithm as KeyAlgorithm, new Uint8Array(spki), key);
+  }
+
+  async keyStatus(keyUri: string): Promise<KeyStatus> {
+    try {
+      await this.getSigner(keyUri);
+      return { state: 'AVAILABLE' };
+    } catch (e) {
+      return { state: 'UNAVAILABLE', reason: e instanceof CaError ? e.detail : 'the key could not be loaded' };
+    }
   }
 
   async deleteKey(keyUri: string): Promise<void> {

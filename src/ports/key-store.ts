@@ -24,7 +24,18 @@ export interface KeyStore {
   readonly type: string;
   createKey(options: { algorithm: KeyAlgorithm; label: string }): Promise<{ keyUri: string }>;
   getSigner(keyUri: string): Promise<Signer>;
+  /**
+   * Whether the key can sign right now and, when it cannot, why (wrong PIN, token missing, key
+   * disabled...). Never throws for an outage: an outage is a status. Cheap enough for every GET of a CA.
+   */
+  keyStatus(keyUri: string): Promise<KeyStatus>;
   close(): Promise<void>;
+}
+
+/** What the CA object shows about its key: `reason` is safe to show and holds no secret. */
+export interface KeyStatus {
+  state: 'AVAILABLE' | 'UNAVAILABLE';
+  reason?: string;
 }
 
 /** Optional capability: keys that can be destroyed when their CA is deleted for good. */

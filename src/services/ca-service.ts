@@ -4,7 +4,7 @@ import { DEFAULT_CRL, effectiveStatus, type Ca, type CaSubject, type CaType, typ
 import { checkSigningAlgorithm, KEY_ALGORITHM_INFO, type KeyAlgorithm, type SigningAlgorithm } from '../domain/key-algorithm.ts';
 import { newSerial, serialHex } from '../domain/serial.ts';
 import type { Clock } from '../ports/clock.ts';
-import { isDeletable, type KeyStoreRegistry } from '../ports/key-store.ts';
+import { isDeletable, type KeyStatus, type KeyStoreRegistry } from '../ports/key-store.ts';
 import type { Repos } from '../ports/repositories.ts';
 import { createCaCsr, createRootCertificate } from '../x509/ca-certificates.ts';
 import { isSignedBy, parseCertificates, samePublicKey, type CertificateInfo } from '../x509/certificate-info.ts';
@@ -259,6 +259,16 @@ export class CaService {
       return next;
     });
     return this.changed(updated);
+  }
+
+  /** Whether the CA's key can sign now; a key store that is not configured on this node says so. */
+  async keyStatus(ca: Ca): Promise<KeyStatus> {
+    try {
+      return await this.deps.keyStores.forUri(ca.keyUri).keyStatus(ca.keyUri);
+    } catch (e) {
+      if (e instanceof CaError) return { state: 'UNAVAILABLE', reason: e.detail };
+      throw e;
+    }
   }
 
   /** Deletes for good the CAs whose restore window has passed, with their certificates and keys. */

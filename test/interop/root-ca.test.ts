@@ -375,7 +375,7 @@ describe.each(DRIVERS)('ROOT CA checked with openssl (%s)', (driver) => {
     const r = await svc.db.query<{ key_uri: string }>('SELECT key_uri FROM cas WHERE id = $1', [p256.id]);
     const keyUri = r.rows[0]!.key_uri;
     const again = await createRoot({ subject: { commonName: 'Same Key Root' }, keyAlgorithm: 'EC_prime256v1', keyStore: { type: 'software', keyUri } });
-    expect(again.ca.keyStore).toEqual({ type: 'software' });
+    expect(again.ca.keyStore).toEqual({ type: 'software', status: 'AVAILABLE' });
     const pub = (pem: string) => pki.ok(['x509', '-noout', '-pubkey'], pem);
     expect(pub(again.rootPem)).toBe(pub(p256.rootPem));
     expect(verifyAll(again.rootFile, '', [again.rootPem]).ok).toEqual([true]);
