@@ -4,7 +4,10 @@
  * and p50/p99 latency. Every 201 means the certificate and its audit event were committed.
  *
  *   npm run bench:issue -- [--concurrency 16] [--duration 15] [--workers 2] [--database pg|pglite]
- *                          [--key-store software] [--url http://… --token …]
+ *                          [--key-store software|pkcs11|software,pkcs11] [--url http://… --token …]
+ *
+ * `--key-store software,pkcs11` measures both, one after the other, in the same run. pkcs11 uses the
+ * token in PRIVATECA_PKCS11_* when set, otherwise a fresh SoftHSM2 token made for the run.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -17,6 +20,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { makeCsrPem } from './csr-factory.ts';
 import { BenchConnection } from './http-client.ts';
+import { createSoftHsm } from '../test/support/softhsm.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -75,7 +79,7 @@ function request(base: string, token: string, method: string, p: string, body?: 
   });
 }
 
-async function startService(): Promise<{ base: string; token: string; child?: ChildProcess; cleanup(): Promise<void> }> {
+async function startService(keyStore: string): Promise<{ base: string; token: string; child?: ChildProcess; cleanup(): Promise<void> }> {
   if (args.url) return { base: args.url, token: args.token ?? '', cleanup: async () => {} };
   const token = 'pca_bench_' + randomBytes(16).toString('hex');
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'privateca-bench-'));
@@ -87,6 +91,12 @@ async function startService(): Promise<{ base: string; token: string; child?: Ch
     PORT: String(await freePort()),
   };
   let dropDb = async () => {};
+  let dropToken = async () => {};
+  if (keyStore === 'pkcs11' && !env.PRIVATECA_PKCS11_MODULE) {
+    const hsm = await createSoftHsm('bench');
+    Object.assign(env, hsm.env);
+    dropToken = hsm.cleanup;
+  }
   if (args.database === 'pg') {
     const name = `privateca_bench_${randomBytes(4).toString('hex')}`;
     const admin = new pg.Client({ connectionString: args['pg-url'] });
@@ -128,6 +138,7 @@ async function startService(): Promise<{ base: string; token: string; child?: Ch
       child.kill('SIGTERM');
       await exited;
       await dropDb();
+      await dropToken();
     },
   };
 }
@@ -161,9 +172,18 @@ async function main() {
   const csrs = Array.from({ length: expected }, (_, i) => makeCsrPem(`host-${i}.bench.internal`));
   console.log(`${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
-  const svc = await startService();
+  const results = [];
+  for (const keyStore of args['key-store']!.split(',')) results.push(await run(keyStore, csrs));
+  mkdirSync(path.dirname(args.out!), { recursive: true });
+  writeFileSync(args.out!, JSON.stringify(results.length === 1 ? results[0] : results, null, 2) + '\n');
+  if (results.some((r) => r.errors)) process.exitCode = 1;
+  agent.destroy();
+}
+
+/** One measurement: a fresh service and CA on `keyStore`, the clients for warmup + duration. */
+async function run(keyStore: string, csrs: string[]) {
+  const svc = await startService(keyStore);
   try {
-    const keyStore = args['key-store'];
     const ca = await request(svc.base, svc.token, 'POST', '/v1/cas', {
       type: 'ROOT',
       subject: { commonName: 'Bench Root', organization: 'privateca bench' },
@@ -244,11 +264,8 @@ async function main() {
     );
     console.log(`CPU per certificate: service ${result.cpuMicrosecondsPerCertificate.service} µs, PostgreSQL ${result.cpuMicrosecondsPerCertificate.postgres} µs, bench client ${result.cpuMicrosecondsPerCertificate.benchClient} µs`);
     if (errors) console.error('first error:', firstError);
-    mkdirSync(path.dirname(args.out!), { recursive: true });
-    writeFileSync(args.out!, JSON.stringify(result, null, 2) + '\n');
-    if (errors) process.exitCode = 1;
+    return result;
   } finally {
-    agent.destroy();
     await svc.cleanup();
   }
 }
