@@ -12,6 +12,7 @@ import { CrlUpdater } from '../crl/crl-updater.ts';
 import { CrlTargetQueue } from '../crl/publish-targets.ts';
 import { DirectoryPublisher } from '../crl/publishers/directory.ts';
 import { S3Publisher } from '../crl/publishers/s3.ts';
+import { AwsKmsKeyStore } from '../hsm-adapters/aws-kms/aws-kms-key-store.ts';
 import { createKeyStoreRegistry } from '../hsm-adapters/registry.ts';
 import { Pkcs11KeyStore, pinReader } from '../hsm-adapters/pkcs11/pkcs11-key-store.ts';
 import { loadKek } from '../hsm-adapters/software/kek.ts';
@@ -82,6 +83,8 @@ function keyStoresFor(config: Config, software: KeyStore): KeyStore[] {
     const { module, tokenLabel, tokenSerial, sessions } = config.pkcs11;
     stores.push(new Pkcs11KeyStore({ modulePath: module, tokenLabel, tokenSerial, maxSessions: sessions, readPin: pinReader(config.pkcs11) }));
   }
+  // Endpoint and credentials come from the AWS SDK's standard chain (AWS_ENDPOINT_URL_KMS, profiles, roles…).
+  if (config.awsKms) stores.push(new AwsKmsKeyStore({ region: config.awsKms.region }));
   return stores;
 }
 

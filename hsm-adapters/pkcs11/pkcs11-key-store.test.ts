@@ -9,6 +9,7 @@ import { createSoftHsm, type SoftHsm } from '../../test/support/softhsm.ts';
 import { OpensslPki } from '../../test/pki/openssl.ts';
 import { Pkcs11KeyStore, type Pkcs11KeyStoreOptions } from './pkcs11-key-store.ts';
 import { formatPkcs11Uri, parsePkcs11Uri } from './pkcs11-uri.ts';
+import { expectCaErrorCode } from '../../test/support/ca-error.ts';
 
 let hsm: SoftHsm;
 let store: Pkcs11KeyStore;
@@ -29,14 +30,6 @@ function newStore(over: Partial<Pkcs11KeyStoreOptions> = {}): Pkcs11KeyStore {
   return s;
 }
 
-async function caError(p: Promise<unknown>): Promise<CaError> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e, 'expected a CaError').toBeInstanceOf(CaError);
-  return e as CaError;
-}
 
 const verifies = (spki: Uint8Array, alg: (typeof SIGNING_ALGORITHMS)[number], data: Buffer, sig: Uint8Array) =>
   verify(SIGNING_ALGORITHM_INFO[alg].nodeHash, data, { key: createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' }), dsaEncoding: 'der' }, sig);
@@ -154,13 +147,13 @@ describe('keys on the token', () => {
     expect((await store.getSigner(`pkcs11:token=${hsm.label};id=%a1%b2`)).publicKeySpki).toEqual(signer.publicKeySpki);
 
     hsm.tool(['--login', '--pin', hsm.pin, '--keypairgen', '--key-type', 'EC:prime256v1', '--id', 'c3', '--label', 'leaky', '--usage-sign', '--extractable']);
-    const e = await caError(store.getSigner('pkcs11:object=leaky'));
+    const e = await expectCaErrorCode(store.getSigner('pkcs11:object=leaky'));
     expect(e.code).toBe('key_extractable');
   });
 
   it('fail/ unknown key, another token, ambiguous label', async () => {
-    expect((await caError(store.getSigner('pkcs11:object=nope'))).code).toBe('key_not_found');
-    expect((await caError(store.getSigner('pkcs11:token=other;object=operator-key'))).code).toBe('invalid_key_uri');
+    expect((await expectCaErrorCode(store.getSigner('pkcs11:object=nope'))).code).toBe('key_not_found');
+    expect((await expectCaErrorCode(store.getSigner('pkcs11:token=other;object=operator-key'))).code).toBe('invalid_key_uri');
     expect((await store.keyStatus('pkcs11:object=nope')).state).toBe('UNAVAILABLE');
     expect((await store.keyStatus('pkcs11:object=operator-key')).state).toBe('AVAILABLE');
   });
@@ -195,7 +188,7 @@ describe('keys on the token', () => {
     const { keyUri } = await store.createKey({ algorithm: 'EC_prime256v1', label: 'privateca-doomed' });
     await store.getSigner(keyUri);
     await store.deleteKey(keyUri);
-    expect((await caError(store.getSigner(keyUri))).code).toBe('key_not_found');
+    expect((await expectCaErrorCode(store.getSigner(keyUri))).code).toBe('key_not_found');
     expect(hsm.tool(['--login', '--pin', hsm.pin, '--list-objects'])).not.toContain('privateca-doomed');
     await store.deleteKey('pkcs11:object=operator-key');
     expect((await store.keyStatus('pkcs11:object=operator-key')).state).toBe('AVAILABLE');
@@ -217,7 +210,7 @@ describe('outages and recovery without a restart', () => {
       },
     });
     const keyUri = 'pkcs11:object=operator-key';
-    const e = await caError(s.getSigner(keyUri));
+    const e = await expectCaErrorCode(s.getSigner(keyUri));
     expect(e.kind).toBe('unavailable');
     expect(e.code).toBe('key_store_unavailable');
     expect(e.detail).toContain('rejected the configured PIN');
@@ -236,7 +229,7 @@ describe('outages and recovery without a restart', () => {
     const pinFile = path.join(hsm.dir, 'pin-later');
     const { readFile } = await import('node:fs/promises');
     const s = newStore({ readPin: async () => (await readFile(pinFile, 'utf8')).trim() });
-    const e = await caError(s.getSigner('pkcs11:object=operator-key'));
+    const e = await expectCaErrorCode(s.getSigner('pkcs11:object=operator-key'));
     expect(e.detail).toContain('cannot be read (ENOENT)');
     await writeFile(pinFile, hsm.pin);
     await new Promise((r) => setTimeout(r, 60));
@@ -246,7 +239,7 @@ describe('outages and recovery without a restart', () => {
   it('fail/ a missing module gives key_store_unavailable; the module appearing is picked up', async () => {
     const later = path.join(hsm.dir, 'libsofthsm2-later.so');
     const s = newStore({ modulePath: later });
-    const e = await caError(s.getSigner('pkcs11:object=operator-key'));
+    const e = await expectCaErrorCode(s.getSigner('pkcs11:object=operator-key'));
     expect(e.code).toBe('key_store_unavailable');
     expect(e.detail).toContain(`PKCS#11 module ${later} cannot be loaded`);
     expect((await s.keyStatus('pkcs11:object=operator-key')).reason).toContain('cannot be loaded');
@@ -267,7 +260,7 @@ describe('outages and recovery without a restart', () => {
     const bringBack = await hsm.removeToken();
     let restored = false;
     try {
-      const e = await caError(signer.sign('SHA384WITHECDSA', Buffer.from('while away')));
+      const e = await expectCaErrorCode(signer.sign('SHA384WITHECDSA', Buffer.from('while away')));
       expect(e.kind).toBe('unavailable');
       expect(e.code).toBe('key_store_unavailable');
       expect(e.detail).toMatch(/p11-adapter/);

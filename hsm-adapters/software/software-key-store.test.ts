@@ -15,6 +15,7 @@ import type { Clock } from '../../src/ports/clock.ts';
 import type { SoftwareKeyRecord, SoftwareKeyRepository } from '../../src/ports/repositories.ts';
 import { loadKek, type Kek } from './kek.ts';
 import { SoftwareKeyStore } from './software-key-store.ts';
+import { expectCaErrorCode } from '../../test/support/ca-error.ts';
 
 /** The SoftwareKeyRepository port over a Map, with copies in and out so tests can tamper safely. */
 class MemoryKeys implements SoftwareKeyRepository {
@@ -53,17 +54,6 @@ afterAll(async () => {
 
 const idOf = (keyUri: string) => URI_RE.exec(keyUri)![1]!;
 
-async function expectCaErrorCode(p: Promise<unknown>, code: string): Promise<CaError> {
-  let err: unknown;
-  try {
-    await p;
-  } catch (e) {
-    err = e;
-  }
-  expect(err, `expected a CaError ${code}`).toBeInstanceOf(CaError);
-  expect((err as CaError).code).toBe(code);
-  return err as CaError;
-}
 
 /** Reads one DER TLV header at `at`: its tag, where its content starts and its length. */
 function tlvAt(buf: Uint8Array, at: number): { tag: number; start: number; length: number } {
