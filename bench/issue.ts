@@ -4,7 +4,8 @@
  * and p50/p99 latency. Every 201 means the certificate and its audit event were committed.
  *
  *   npm run bench:issue -- [--concurrency 16] [--duration 15] [--workers 2] [--database pg|pglite]
- *                          [--key-store software|pkcs11|software,pkcs11] [--url http://… --token …]
+ *                          [--key-store software|pkcs11|software,pkcs11] [--pkcs11-sign async|sync]
+ *                          [--url http://… --token …]
  *
  * `--key-store software,pkcs11` measures both, one after the other, in the same run. pkcs11 uses the
  * token in PRIVATECA_PKCS11_* when set, otherwise a fresh SoftHSM2 token made for the run.
@@ -30,6 +31,8 @@ const { values: args } = parseArgs({
     workers: { type: 'string', default: String(os.availableParallelism()) },
     database: { type: 'string', default: 'pg' },
     'key-store': { type: 'string', default: 'software' },
+    /** PRIVATECA_PKCS11_SIGN for the SoftHSM2 token made for the run: sync suits an in-process module. */
+    'pkcs11-sign': { type: 'string', default: 'sync' },
     url: { type: 'string' },
     token: { type: 'string' },
     'pg-url': { type: 'string', default: process.env.PRIVATECA_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' },
@@ -94,7 +97,7 @@ async function startService(keyStore: string): Promise<{ base: string; token: st
   let dropToken = async () => {};
   if (keyStore === 'pkcs11' && !env.PRIVATECA_PKCS11_MODULE) {
     const hsm = await createSoftHsm('bench');
-    Object.assign(env, hsm.env);
+    Object.assign(env, hsm.env, { PRIVATECA_PKCS11_SIGN: args['pkcs11-sign'] });
     dropToken = hsm.cleanup;
   }
   if (args.database === 'pg') {
@@ -244,6 +247,7 @@ async function run(keyStore: string, csrs: string[]) {
       database: args.database,
       workers: args.database === 'pg' ? Number(args.workers) : 1,
       keyStore,
+      pkcs11Sign: keyStore === 'pkcs11' ? args['pkcs11-sign'] : undefined,
       concurrency,
       seconds: Math.round(elapsed * 10) / 10,
       certificates: latencies.length,

@@ -25,7 +25,7 @@ export interface Config {
   /** Also put every CRL into this S3 or S3-compatible bucket; credentials come from the AWS SDK's chain. */
   crlS3?: { bucket: string; prefix: string; region?: string; endpoint?: string; forcePathStyle: boolean };
   /** The PKCS#11 key store (PRIVATECA_PKCS11_*), when a module is configured. The PIN is never logged. */
-  pkcs11?: { module: string; tokenLabel?: string; tokenSerial?: string; pin?: string; pinFile?: string; sessions: number };
+  pkcs11?: { module: string; tokenLabel?: string; tokenSerial?: string; pin?: string; pinFile?: string; sessions: number; syncSign: boolean };
   /** The AWS KMS key store, configured when AWS_REGION or AWS_DEFAULT_REGION is set; the rest comes from the AWS chain. */
   awsKms?: { region: string };
 }
@@ -72,7 +72,7 @@ function crlS3Target(env: NodeJS.ProcessEnv): Config['crlS3'] {
 
 /** PRIVATECA_PKCS11_*: module, token by label or serial, and the PIN from the environment or a file. */
 function pkcs11Store(env: NodeJS.ProcessEnv): Config['pkcs11'] {
-  const names = ['PRIVATECA_PKCS11_TOKEN_LABEL', 'PRIVATECA_PKCS11_TOKEN_SERIAL', 'PRIVATECA_PKCS11_PIN', 'PRIVATECA_PKCS11_PIN_FILE', 'PRIVATECA_PKCS11_SESSIONS'];
+  const names = ['PRIVATECA_PKCS11_TOKEN_LABEL', 'PRIVATECA_PKCS11_TOKEN_SERIAL', 'PRIVATECA_PKCS11_PIN', 'PRIVATECA_PKCS11_PIN_FILE', 'PRIVATECA_PKCS11_SESSIONS', 'PRIVATECA_PKCS11_SIGN'];
   const module = env.PRIVATECA_PKCS11_MODULE || undefined;
   if (!module) {
     const stray = names.find((n) => env[n]);
@@ -86,7 +86,9 @@ function pkcs11Store(env: NodeJS.ProcessEnv): Config['pkcs11'] {
   const pin = env.PRIVATECA_PKCS11_PIN || undefined;
   const pinFile = env.PRIVATECA_PKCS11_PIN_FILE ? path.resolve(env.PRIVATECA_PKCS11_PIN_FILE) : undefined;
   if (!pin === !pinFile) throw new ConfigError('PRIVATECA_PKCS11_MODULE needs exactly one of PRIVATECA_PKCS11_PIN and PRIVATECA_PKCS11_PIN_FILE');
-  return { module, tokenLabel, tokenSerial, pin, pinFile, sessions: int(env, 'PRIVATECA_PKCS11_SESSIONS', 8, 1, 256) };
+  const sign = env.PRIVATECA_PKCS11_SIGN || 'async';
+  if (sign !== 'async' && sign !== 'sync') throw new ConfigError('PRIVATECA_PKCS11_SIGN must be async or sync');
+  return { module, tokenLabel, tokenSerial, pin, pinFile, sessions: int(env, 'PRIVATECA_PKCS11_SESSIONS', 8, 1, 256), syncSign: sign === 'sync' };
 }
 
 /** Fails fast, with the variable's name, on anything it cannot use. */

@@ -80,8 +80,8 @@ export interface Node {
 function keyStoresFor(config: Config, software: KeyStore): KeyStore[] {
   const stores = [software];
   if (config.pkcs11) {
-    const { module, tokenLabel, tokenSerial, sessions } = config.pkcs11;
-    stores.push(new Pkcs11KeyStore({ modulePath: module, tokenLabel, tokenSerial, maxSessions: sessions, readPin: pinReader(config.pkcs11) }));
+    const { module, tokenLabel, tokenSerial, sessions, syncSign } = config.pkcs11;
+    stores.push(new Pkcs11KeyStore({ modulePath: module, tokenLabel, tokenSerial, maxSessions: sessions, syncSign, readPin: pinReader(config.pkcs11) }));
   }
   // Endpoint and credentials come from the AWS SDK's standard chain (AWS_ENDPOINT_URL_KMS, profiles, roles…).
   if (config.awsKms) stores.push(new AwsKmsKeyStore({ region: config.awsKms.region }));

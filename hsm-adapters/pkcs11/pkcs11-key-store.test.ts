@@ -158,8 +158,8 @@ describe('keys on the token', () => {
     expect((await store.keyStatus('pkcs11:object=operator-key')).state).toBe('AVAILABLE');
   });
 
-  it('ok/ 64 concurrent signatures over 4 pooled sessions all succeed', async () => {
-    const pooled = newStore({ maxSessions: 4 });
+  it.each([false, true])('ok/ 64 concurrent signatures over 4 pooled sessions all succeed (syncSign %s)', async (syncSign) => {
+    const pooled = newStore({ maxSessions: 4, syncSign });
     const signer = await pooled.getSigner(created.get('EC_prime256v1')!);
     const data = Array.from({ length: 64 }, (_, i) => Buffer.from(`certificate ${i}`));
     const sigs = await Promise.all(data.map((d) => signer.sign('SHA256WITHECDSA', d)));

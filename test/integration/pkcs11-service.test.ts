@@ -15,7 +15,7 @@ describe('CA keys on a PKCS#11 token (SoftHSM2)', () => {
 
   beforeAll(async () => {
     hsm = await createSoftHsm('service-token');
-    svc = await startService('pg', { ...hsm.env, PRIVATECA_PKCS11_SESSIONS: '4' });
+    svc = await startService('pg', { ...hsm.env, PRIVATECA_PKCS11_SESSIONS: '4', PRIVATECA_PKCS11_SIGN: 'sync' });
     const ca = await svc.api('POST', '/v1/cas', {
       type: 'ROOT',
       subject: { commonName: 'HSM Root' },
