@@ -309,7 +309,7 @@ async function main() {
         seconds: round(seconds),
         crlNumber: crl.crlNumber.toString(),
         entries: crl.revokedCount,
-        derBytes: crl.der.length,
+        derBytes: crl.derBytes,
         baselineRssMB: mb(before.rss),
         peakRssMB: mb(peak),
         rssGrowthMB: mb(peak - before.rss),
@@ -317,7 +317,7 @@ async function main() {
         heapUsedBeforeMB: mb(before.heapUsed),
       });
       console.log(
-        `publish ${i + 1}/${RUNS}: ${seconds.toFixed(2)} s, ${crl.revokedCount.toLocaleString('en')} entries, ${mb(crl.der.length)} MB DER, ` +
+        `publish ${i + 1}/${RUNS}: ${seconds.toFixed(2)} s, ${crl.revokedCount.toLocaleString('en')} entries, ${mb(crl.derBytes)} MB DER, ` +
           `RSS ${mb(before.rss)} → peak ${mb(peak)} MB (+${mb(peak - before.rss)} MB, ${samples} samples)` +
           (i === 0 ? `, maxRSS of the process so far ${mb(maxRssAfterFirst)} MB` : ''),
       );

@@ -7,11 +7,14 @@ import type { JobLock } from '../src/ports/job-lock.ts';
 import type { KeyStoreRegistry } from '../src/ports/key-store.ts';
 import type { Repos, StoredCrl } from '../src/ports/repositories.ts';
 import { toCrlFile } from './publish-targets.ts';
-import { assembleCrl, encodeTbsCertList, prepareCrlIssuer, RevokedEntriesWriter } from '../src/x509/crl-encoder.ts';
+import { assembleCrlPieces, encodeTbsCertListPieces, prepareCrlIssuer, RevokedEntriesWriter } from '../src/x509/crl-encoder.ts';
 
 /** Rows read from the database per query while a CRL is built. */
 const PAGE = 10_000;
 const HOUR = 3_600_000;
+
+/** A CRL just published: what was stored, without its bytes. */
+export type PublishedCrl = Omit<StoredCrl, 'der'> & { derBytes: number };
 
 export interface CrlInfo {
   crlNumber: string;
@@ -23,7 +26,8 @@ export interface CrlInfo {
 
 /**
  * Builds, signs and stores a CA's CRL: lock → take the next number → read the revoked rows page by
- * page → encode → sign through the KeyStore → store. One node at a time per CA (JobLock); the number
+ * page → encode (completed chunks of entries are stored as they come) → sign the pieces through the
+ * KeyStore → store the head and tail and make it the latest. One node at a time per CA (JobLock); the number
  * is taken before the build, so a build that dies never leaves a number to be used again.
  */
 export class CrlUpdater {
@@ -46,7 +50,7 @@ export class CrlUpdater {
    * Publishes a new CRL now. With `unlessSince`, does nothing when another node already published
    * one at or after that time (several nodes firing on the same cron tick make one CRL).
    */
-  async publish(caId: string, options: { unlessSince?: Date } = {}): Promise<StoredCrl | undefined> {
+  async publish(caId: string, options: { unlessSince?: Date } = {}): Promise<PublishedCrl | undefined> {
     return this.deps.lock.run(`crl:${caId}`, async () => {
       const ca = await this.deps.repos.cas.get(caId);
       if (!ca) throw notFound('ca_not_found', `no CA ${caId}`);
@@ -63,39 +67,66 @@ export class CrlUpdater {
   }
 
   /** The full CRL, then for a partitioned CA every partition's, all under one CRL number. */
-  private async build(ca: Ca): Promise<StoredCrl> {
+  private async build(ca: Ca): Promise<PublishedCrl> {
     const { repos, clock } = this.deps;
     const crlNumber = await repos.crls.nextNumber(ca.id);
     const thisUpdate = new Date(Math.floor(clock.now().getTime() / 1000) * 1000);
     const nextUpdate = new Date(thisUpdate.getTime() + ca.revocation.crl.validityHours * HOUR);
     const signer = await this.deps.keyStores.forUri(ca.keyUri).getSigner(ca.keyUri);
     const issuer = prepareCrlIssuer(ca.certificateDer!, ca.signingAlgorithm);
-    const one = async (partition: string): Promise<StoredCrl> => {
+    const one = async (partition: string): Promise<PublishedCrl> => {
       const entries = new RevokedEntriesWriter();
+      // Entry chunks are final once complete, so they go to the database while the build goes on,
+      // one write at a time; the head (which needs the total length) and the tail come last.
+      let seq = 1;
+      let writing = Promise.resolve();
+      let failed: { error: unknown } | undefined;
+      const store = (chunk: Uint8Array) => {
+        const n = seq++;
+        writing = writing.then(() => (failed ? undefined : repos.crls.savePart(ca.id, partition, crlNumber, n, chunk))).catch((error: unknown) => {
+          failed ??= { error };
+        });
+      };
       const read = (after: string) =>
         repos.crls.revokedPage(ca.id, { afterSerial: after, limit: PAGE, notExpiredAt: thisUpdate, partition: partition || undefined });
       // The next page is read while this one is encoded.
       for (let page = await read(''); ; ) {
         const next = page.length === PAGE ? read(page[page.length - 1]!.serial) : undefined;
         for (const e of page) entries.add(e.serial, e.revokedAt, e.reason);
-        if (!next) break;
+        entries.takeCompleted().forEach(store);
+        if (!next || failed) {
+          await next?.catch(() => undefined);
+          break;
+        }
         page = await next;
       }
-      const tbs = encodeTbsCertList(issuer, {
+      const tbs = encodeTbsCertListPieces(issuer, {
         thisUpdate,
         nextUpdate,
         crlNumber,
         entries,
         issuingDistributionPointUrl: partition ? crlUrl(ca, partition) : undefined,
       });
-      const revokedCount = entries.count;
-      const signature = await signer.sign(ca.signingAlgorithm, tbs);
-      // assembleCrl finishes the CRL in place around the TBS and returns a Buffer: no copy here.
-      const der = assembleCrl(issuer, tbs, signature);
-      const crl: StoredCrl = { caId: ca.id, partition, crlNumber, thisUpdate, nextUpdate, revokedCount, der: Buffer.isBuffer(der) ? der : Buffer.from(der) };
-      await repos.crls.save(crl);
-      this.deps.targets?.enqueue(toCrlFile(crl));
-      return crl;
+      const signature = await signer.sign(ca.signingAlgorithm, [tbs.head, ...tbs.entries, tbs.tail]);
+      const crl = assembleCrlPieces(issuer, tbs, signature);
+      await writing;
+      if (failed) throw failed.error;
+      const unsaved = crl.entries.slice(seq - 1).map((bytes, i) => ({ seq: seq + i, bytes }));
+      const last = [{ seq: 0, bytes: crl.head }, ...unsaved, { seq: seq + unsaved.length, bytes: crl.tail }];
+      const pieces = [crl.head, ...crl.entries, crl.tail];
+      const published: PublishedCrl = {
+        caId: ca.id,
+        partition,
+        crlNumber,
+        thisUpdate,
+        nextUpdate,
+        revokedCount: entries.count,
+        derBytes: pieces.reduce((n, p) => n + p.length, 0),
+      };
+      await repos.crls.commitCrl(published, last, seq + unsaved.length + 1);
+      // Joined only for the extra targets (directory, S3), which take whole files.
+      if (this.deps.targets) this.deps.targets.enqueue(toCrlFile({ ...published, der: Buffer.concat(pieces) }));
+      return published;
     };
     const full = await one('');
     if (isPartitioned(ca)) {

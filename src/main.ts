@@ -116,7 +116,8 @@ export async function compose(options: { db: Db; config: Config; logger: Logger;
     lock: advisoryJobLock(db),
     publicUrl: config.publicUrl,
     crlPartitionSize: config.crlPartitionSize,
-    targets: crlTargets,
+    // Without extra targets, a CRL is never joined into one buffer.
+    targets: publishers.length ? crlTargets : undefined,
   });
   const crlScheduler = new CrlScheduler({ updater: crlUpdater, cas: repos.cas, logger });
   cas.onChange((ca) => {

@@ -103,6 +103,9 @@ describe('AwsKmsKeyStore', () => {
         else expect(sig.length).toBe(info.modulusLength! / 8);
         expect(verify(hash, data, { key: publicKey, dsaEncoding: 'der' }, sig), `${sa} verifies`).toBe(true);
         expect(verify(hash, Buffer.concat([data, Buffer.from([0])]), { key: publicKey, dsaEncoding: 'der' }, sig)).toBe(false);
+        // The same data in pieces (how a large CRL is signed): one digest of their concatenation.
+        const inPieces = await signer.sign(sa, [data.subarray(0, 1), data.subarray(1, 4000), data.subarray(4000)]);
+        expect(verify(hash, data, { key: publicKey, dsaEncoding: 'der' }, inPieces), `${sa} in pieces verifies`).toBe(true);
       }
       expect(await store.keyStatus(keyUri)).toEqual({ state: 'AVAILABLE' });
     });

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { KeySpec, KMSClient, SigningAlgorithmSpec } from '@aws-sdk/client-kms';
 import { CaError } from '../../src/domain/ca-error.ts';
 import {
@@ -8,7 +7,8 @@ import {
   type KeyAlgorithm,
   type SigningAlgorithm,
 } from '../../src/domain/key-algorithm.ts';
-import type { DeletableKeyStore, KeyStatus, Signer } from '../../src/ports/key-store.ts';
+import type { DeletableKeyStore, KeyStatus, SignInput, Signer } from '../../src/ports/key-store.ts';
+import { digestOf } from '../sign-input.ts';
 import { SignerCache } from '../signer-cache.ts';
 
 type Sdk = typeof import('@aws-sdk/client-kms');
@@ -95,9 +95,9 @@ class AwsKmsSigner implements Signer {
     private readonly signDigest: (signer: AwsKmsSigner, algorithm: SigningAlgorithmSpec, digest: Buffer) => Promise<Uint8Array>,
   ) {}
 
-  async sign(algorithm: SigningAlgorithm, data: Uint8Array): Promise<Uint8Array> {
+  async sign(algorithm: SigningAlgorithm, data: SignInput): Promise<Uint8Array> {
     checkSigningAlgorithm(this.keyAlgorithm, algorithm);
-    const digest = createHash(SIGNING_ALGORITHM_INFO[algorithm].nodeHash).update(data).digest();
+    const digest = digestOf(SIGNING_ALGORITHM_INFO[algorithm].nodeHash, data);
     const ec = EC_SIGNING[this.keyAlgorithm];
     if (!ec) return this.signDigest(this, RSA_SIGNING[algorithm]!, digest);
     const fitted = digest.length >= ec.digestBytes ? digest.subarray(0, ec.digestBytes) : Buffer.concat([Buffer.alloc(ec.digestBytes - digest.length), digest]);

@@ -128,12 +128,14 @@ describe('keys on the token', () => {
     }
   });
 
-  it('ok/ a large message (a big CRL) is signed in parts and verifies', async () => {
+  it('ok/ a large message (a big CRL), whole or in pieces, is signed in parts and verifies', async () => {
     for (const algorithm of ['EC_prime256v1', 'RSA_2048'] as const) {
       const signer = await store.getSigner(created.get(algorithm)!);
       const data = randomBytes(3 * 1024 * 1024 + 17);
       const alg = KEY_ALGORITHM_INFO[algorithm].defaultSigning;
       expect(verifies(signer.publicKeySpki, alg, data, await signer.sign(alg, data))).toBe(true);
+      const pieces = [data.subarray(0, 5), data.subarray(5, 2_500_000), data.subarray(2_500_000)];
+      expect(verifies(signer.publicKeySpki, alg, data, await signer.sign(alg, pieces))).toBe(true);
     }
   });
 

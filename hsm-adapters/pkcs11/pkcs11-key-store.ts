@@ -1,12 +1,13 @@
-import { createHash, createPublicKey, randomBytes } from 'node:crypto';
+import { createPublicKey, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Handle, Template } from 'pkcs11js';
 import { CaError, invalid } from '../../src/domain/ca-error.ts';
 import { KEY_ALGORITHM_INFO, SIGNING_ALGORITHM_INFO, type KeyAlgorithm, type SigningAlgorithm } from '../../src/domain/key-algorithm.ts';
-import type { DeletableKeyStore, KeyStatus, Signer } from '../../src/ports/key-store.ts';
+import type { DeletableKeyStore, KeyStatus, SignInput, Signer } from '../../src/ports/key-store.ts';
 import { ecdsaRawToDer } from '../../src/x509/ecdsa-signature.ts';
 import { formatPkcs11Uri, parsePkcs11Uri, type Pkcs11KeyRef } from './pkcs11-uri.ts';
 import { pkcs11Code, TokenConnection, type Live, type TokenOptions } from './token-connection.ts';
+import { digestOf, pieces } from '../sign-input.ts';
 import { SignerCache } from '../signer-cache.ts';
 
 /** DER OIDs of the named curves, as CKA_EC_PARAMS holds them. */
@@ -52,7 +53,7 @@ class Pkcs11Signer implements Signer {
     readonly ref: Pkcs11KeyRef,
   ) {}
 
-  sign(algorithm: SigningAlgorithm, data: Uint8Array): Promise<Uint8Array> {
+  sign(algorithm: SigningAlgorithm, data: SignInput): Promise<Uint8Array> {
     return this.store.sign(this, algorithm, data);
   }
 }
@@ -195,23 +196,24 @@ export class Pkcs11KeyStore implements DeletableKeyStore {
   }
 
   /** Signs on a pooled session; the key handle is found again after the token comes back. */
-  sign(signer: Pkcs11Signer, algorithm: SigningAlgorithm, data: Uint8Array): Promise<Uint8Array> {
+  sign(signer: Pkcs11Signer, algorithm: SigningAlgorithm, data: SignInput): Promise<Uint8Array> {
     const info = SIGNING_ALGORITHM_INFO[algorithm];
     const { ref } = signer;
     const ec = info.family === 'EC';
     const size = ec ? 2 * CURVES[KEY_ALGORITHM_INFO[signer.keyAlgorithm].namedCurve!]!.size : KEY_ALGORITHM_INFO[signer.keyAlgorithm].modulusLength! / 8;
-    const input = ec ? createHash(info.nodeHash).update(data).digest() : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    // ECDSA: one digest made here. RSA: the token hashes; big inputs go in parts of at most PART bytes.
+    const input = ec ? [digestOf(info.nodeHash, data)] : pieces(data).flatMap((d) => splitInto(Buffer.from(d.buffer, d.byteOffset, d.byteLength), PART));
     return this.token
       .withSession(`signing with ${signer.keyUri}`, async (live, session) => {
         const { p, lib } = live;
         const key = this.findKey(live, session, signer.keyUri, ref);
         p.C_SignInit(session, { mechanism: ec ? lib.CKM_ECDSA : lib[RSA_SIGN_MECHANISM[info.hash]!] }, key);
         let sig: Buffer;
-        if (input.length > PART) {
-          for (let at = 0; at < input.length; at += PART) p.C_SignUpdate(session, input.subarray(at, at + PART));
+        if (input.length > 1) {
+          for (const part of input) p.C_SignUpdate(session, part);
           sig = await p.C_SignFinalAsync(session, Buffer.alloc(size));
-        } else if (this.options.syncSign) sig = p.C_Sign(session, input, Buffer.alloc(size));
-        else sig = await p.C_SignAsync(session, input, Buffer.alloc(size));
+        } else if (this.options.syncSign) sig = p.C_Sign(session, input[0]!, Buffer.alloc(size));
+        else sig = await p.C_SignAsync(session, input[0]!, Buffer.alloc(size));
         return ec ? ecdsaRawToDer(sig) : new Uint8Array(sig);
       })
       .catch((e: unknown) => {
@@ -247,6 +249,12 @@ export class Pkcs11KeyStore implements DeletableKeyStore {
     this.signers.clear();
     await this.token.close();
   }
+}
+
+function splitInto(b: Buffer, size: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (let at = 0; at < b.length; at += size) out.push(b.subarray(at, at + size));
+  return out.length ? out : [b];
 }
 
 const errorName = (e: unknown): string => pkcs11Code(e) ?? (e instanceof Error ? e.name : 'unknown error');

@@ -239,6 +239,18 @@ describe('SoftwareKeyStore', () => {
     await expectCaErrorCode(store.getSigner('pkcs11:token=x;object=y'), 'invalid_key_uri');
   });
 
+  it('ok/a signature over pieces (a CRL in chunks) is the signature over their concatenation', async () => {
+    const store = new SoftwareKeyStore({ kek, keys: new MemoryKeys(), clock });
+    for (const algorithm of ['EC_prime256v1', 'RSA_2048'] as const) {
+      const signer = await store.getSigner((await store.createKey({ algorithm, label: 'pieces' })).keyUri);
+      const pieces = [randomBytes(10), randomBytes(70_000), new Uint8Array(0), randomBytes(3)];
+      const alg = KEY_ALGORITHM_INFO[algorithm].defaultSigning;
+      const sig = await signer.sign(alg, pieces);
+      const pub = createPublicKey({ key: Buffer.from(signer.publicKeySpki), format: 'der', type: 'spki' });
+      expect(verify(SIGNING_ALGORITHM_INFO[alg].nodeHash, Buffer.concat(pieces), { key: pub, dsaEncoding: 'der' }, sig)).toBe(true);
+    }
+  });
+
   it('ok/deleteKey removes the key for good', async () => {
     const keys = new MemoryKeys();
     const store = new SoftwareKeyStore({ kek, keys, clock });

@@ -1,8 +1,8 @@
-import { createCipheriv, createDecipheriv, createPrivateKey, createPublicKey, generateKeyPair, randomBytes, randomUUID, sign, type KeyObject } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createSign, createPrivateKey, createPublicKey, generateKeyPair, randomBytes, randomUUID, sign, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 import { CaError } from '../../src/domain/ca-error.ts';
 import { KEY_ALGORITHM_INFO, SIGNING_ALGORITHM_INFO, type KeyAlgorithm, type SigningAlgorithm } from '../../src/domain/key-algorithm.ts';
-import type { DeletableKeyStore, KeyStatus, Signer } from '../../src/ports/key-store.ts';
+import type { DeletableKeyStore, KeyStatus, SignInput, Signer } from '../../src/ports/key-store.ts';
 import type { SoftwareKeyRepository } from '../../src/ports/repositories.ts';
 import type { Clock } from '../../src/ports/clock.ts';
 import type { Kek } from './kek.ts';
@@ -42,8 +42,11 @@ class SoftwareSigner implements Signer {
     return sign(SIGNING_ALGORITHM_INFO[algorithm].nodeHash, data, { key: this.key, dsaEncoding: 'der' });
   }
 
-  async sign(algorithm: SigningAlgorithm, data: Uint8Array): Promise<Uint8Array> {
-    return this.signSync(algorithm, data);
+  async sign(algorithm: SigningAlgorithm, data: SignInput): Promise<Uint8Array> {
+    if (data instanceof Uint8Array) return this.signSync(algorithm, data);
+    const s = createSign(SIGNING_ALGORITHM_INFO[algorithm].nodeHash);
+    for (const p of data) s.update(p);
+    return s.sign({ key: this.key, dsaEncoding: 'der' });
   }
 }
 

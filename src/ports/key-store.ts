@@ -5,12 +5,18 @@ import type { KeyAlgorithm, SigningAlgorithm } from '../domain/key-algorithm.ts'
  * `sign` returns the signature exactly as X.509 carries it: DER ECDSA-Sig-Value for EC keys,
  * the PKCS#1 v1.5 signature for RSA keys. Adapters whose device returns raw r||s convert in one place.
  */
+/**
+ * What a Signer signs: one byte string, or several whose concatenation is signed (a CRL of a million
+ * entries is 45 MB in pieces; joining them would cost that much memory again).
+ */
+export type SignInput = Uint8Array | readonly Uint8Array[];
+
 export interface Signer {
   readonly keyUri: string;
   readonly keyAlgorithm: KeyAlgorithm;
   /** DER SubjectPublicKeyInfo. */
   readonly publicKeySpki: Uint8Array;
-  sign(algorithm: SigningAlgorithm, data: Uint8Array): Promise<Uint8Array>;
+  sign(algorithm: SigningAlgorithm, data: SignInput): Promise<Uint8Array>;
   /**
    * Synchronous signing, offered only where it is cheap and safe (in-process software keys); the
    * issuance hot path uses it to avoid a promise per certificate.

@@ -112,7 +112,18 @@ export interface CrlRepository {
   nextNumber(caId: string): Promise<bigint>;
   /** Revoked certificates not yet expired at `at`, by serial, after `afterSerial` (of one partition when given). */
   revokedPage(caId: string, options: { afterSerial: string; limit: number; notExpiredAt: Date; partition?: string }): Promise<RevokedEntry[]>;
-  save(crl: StoredCrl): Promise<void>;
+  /**
+   * Stores one piece of a CRL being built (seq from 0). Pieces are invisible to readers until
+   * commitCrl makes their CRL the latest; pieces of a build that dies are removed by a later commit.
+   */
+  savePart(caId: string, partition: string, crlNumber: bigint, seq: number, bytes: Uint8Array): Promise<void>;
+  /**
+   * Stores the CRL's remaining pieces and makes it the CA's latest, in one transaction, unless a
+   * newer one is there already. Removes older CRLs' pieces except the previous CRL's (readers may be
+   * fetching it). Returns false when a newer CRL won.
+   */
+  commitCrl(crl: Omit<StoredCrl, 'der'>, last: { seq: number; bytes: Uint8Array }[], partCount: number): Promise<boolean>;
+  /** The latest CRL with its DER joined from its pieces. */
   latest(caId: string, partition: string): Promise<StoredCrl | undefined>;
   /** The latest CRL's number and times, without its bytes. */
   latestInfo(caId: string, partition: string): Promise<Omit<StoredCrl, 'der'> | undefined>;

@@ -3,9 +3,10 @@
  *
  * The generic ASN.1 libraries build an object tree for every revoked certificate, which does not fit
  * the budget of a million entries in well under 3 s and 200 MB. Here each entry is written straight
- * into bytes as it arrives (from a database cursor, say), with no object per entry; the TBSCertList
- * is then built in one allocation of its exact size (plus the room that assembleCrl completes the
- * CertificateList in), copying the entries once.
+ * into bytes as it arrives (from a database cursor, say), with no object per entry. A large CRL is
+ * then kept in pieces (encodeTbsCertListPieces, assembleCrlPieces: head, the writer's own chunks,
+ * tail), signed and stored as pieces and never joined; encodeTbsCertList and assembleCrl build the
+ * same bytes in one allocation for callers that want them whole.
  *
  * CRL layout (RFC 5280 5.1):
  *   CertificateList ::= SEQUENCE { tbsCertList, signatureAlgorithm, signatureValue BIT STRING }
@@ -53,7 +54,7 @@ const MAX_SERIAL_HEX_DIGITS = 40;
 /** The largest entry: SEQUENCE header, INTEGER of 21 octets, GeneralizedTime, reasonCode. */
 const MAX_ENTRY_SIZE = 2 + 2 + 21 + 17 + REASON_EXTS_SIZE;
 const FIRST_CHUNK = 64 * 1024;
-const LARGEST_CHUNK = 8 * 1024 * 1024;
+const LARGEST_CHUNK = 1024 * 1024;
 /** DER lengths here are written in at most four octets; leave room for the TBSCertList around the entries. */
 const MAX_ENTRIES_BYTES = 0xffffffff - 64 * 1024;
 
@@ -100,10 +101,11 @@ const COPY_ENTRIES = Symbol('copyEntries');
  * Encodes revokedCertificates entries (RFC 5280 5.1.2.6) one by one, in call order, straight into
  * bytes. Each `add` either appends one whole entry or throws and leaves the writer unchanged.
  *
- * The bytes live in chunks that double in size (64 KiB up to 8 MiB) and are never copied as the
+ * The bytes live in chunks that double in size (64 KiB up to 1 MiB) and are never copied as the
  * writer grows: a single doubling buffer would copy (and page in) about as many bytes again as
  * the entries hold, which at a million entries is a fifth of the build time. An entry never spans
- * two chunks; encodeTbsCertList copies the chunks once into the TBSCertList.
+ * two chunks; encodeTbsCertListPieces hands the chunks out as they are, encodeTbsCertList copies
+ * them once into the TBSCertList.
  */
 export class RevokedEntriesWriter {
   /** Full chunks and the number of bytes used in each. */
@@ -115,6 +117,8 @@ export class RevokedEntriesWriter {
   /** Bytes used in #done. */
   #doneBytes = 0;
   #count = 0;
+  /** Chunks of #done already handed out by takeCompleted. */
+  #taken = 0;
 
   /**
    * Appends one entry. `serialHex` is the serial's positive magnitude in hex (even length, at most 40
@@ -168,6 +172,23 @@ export class RevokedEntriesWriter {
   /** Size of the encoded entries so far (the content of revokedCertificates). */
   get byteLength(): number {
     return this.#doneBytes + this.#used;
+  }
+
+  /** The encoded entries as views of the writer's chunks, in order (the last one may still grow). */
+  chunks(): Uint8Array[] {
+    const out = this.#done.map((c, i) => c.subarray(0, this.#doneLengths[i]!));
+    if (this.#used > 0) out.push(this.#chunk.subarray(0, this.#used));
+    return out;
+  }
+
+  /**
+   * The chunks completed since the last call: their bytes never change again, so they can be stored
+   * while the writer goes on (the CRL updater writes them to the database during the build).
+   */
+  takeCompleted(): Uint8Array[] {
+    const out = this.#done.slice(this.#taken).map((c, i) => c.subarray(0, this.#doneLengths[this.#taken + i]!));
+    this.#taken = this.#done.length;
+    return out;
   }
 
   /** @internal Copies the encoded entries to `out` at `offset`; returns the offset after them. */
@@ -234,12 +255,25 @@ const ASSEMBLY_ROOM = new WeakMap<Uint8Array, Buffer>();
  * result is a view of that allocation; sign exactly its bytes (not its `.buffer`).
  */
 export function encodeTbsCertList(issuer: CrlIssuer, o: CrlFields): Uint8Array {
+  const pieces = encodeTbsCertListPieces(issuer, o);
+  const tbsSize = pieces.head.length + o.entries.byteLength + pieces.tail.length;
+  const tailRoom = issuer.sigAlgDer.length + tlvSize(MAX_IN_PLACE_SIGNATURE + 1);
+  const whole = Buffer.allocUnsafe(CRL_HEADER_ROOM + tbsSize + tailRoom);
+  const out = whole.subarray(CRL_HEADER_ROOM, CRL_HEADER_ROOM + tbsSize);
+  out.set(pieces.head, 0);
+  let p = o.entries[COPY_ENTRIES](out, pieces.head.length);
+  out.set(pieces.tail, p);
+  p += pieces.tail.length;
+  if (p !== out.length) throw new Error(`internal error: TBSCertList length mismatch (${p} != ${out.length})`);
+  ASSEMBLY_ROOM.set(out, whole);
+  return out;
+}
+
+/** Lengths and extensions of a TBSCertList, checked: what both encoders below lay out. */
+function tbsLayout(issuer: CrlIssuer, o: CrlFields) {
   const { thisUpdate, nextUpdate, crlNumber, entries, issuingDistributionPointUrl: idpUrl } = o;
   if (!Number.isFinite(thisUpdate.getTime()) || !Number.isFinite(nextUpdate.getTime())) throw new Error('invalid thisUpdate or nextUpdate');
   if (!(nextUpdate.getTime() > thisUpdate.getTime())) throw new Error('nextUpdate must be later than thisUpdate');
-  const thisLen = timeSize(thisUpdate);
-  const nextLen = timeSize(nextUpdate);
-
   const crlNumberExt = extension(OID_CRL_NUMBER, false, crlNumberInteger(crlNumber));
   let idpExt: Uint8Array = new Uint8Array(0);
   if (idpUrl !== undefined) {
@@ -253,35 +287,72 @@ export function encodeTbsCertList(issuer: CrlIssuer, o: CrlFields): Uint8Array {
   }
   const extsLen = issuer.akiExtDer.length + crlNumberExt.length + idpExt.length;
   const extsSeqLen = tlvSize(extsLen);
-
   const entriesLen = entries.byteLength;
   const revokedLen = entries.count > 0 ? tlvSize(entriesLen) : 0;
-  const tbsLen = issuer.tbsHead.length + thisLen + nextLen + revokedLen + tlvSize(extsSeqLen);
-  const tbsSize = tlvSize(tbsLen);
-  const tailRoom = issuer.sigAlgDer.length + tlvSize(MAX_IN_PLACE_SIGNATURE + 1);
+  const tbsLen = issuer.tbsHead.length + timeSize(thisUpdate) + timeSize(nextUpdate) + revokedLen + tlvSize(extsSeqLen);
+  return { crlNumberExt, idpExt, extsLen, extsSeqLen, entriesLen, tbsLen };
+}
 
-  const whole = Buffer.allocUnsafe(CRL_HEADER_ROOM + tbsSize + tailRoom);
-  const out = whole.subarray(CRL_HEADER_ROOM, CRL_HEADER_ROOM + tbsSize);
-  let p = writeHeader(out, 0, TAG.SEQUENCE, tbsLen);
-  out.set(issuer.tbsHead, p);
+/**
+ * A CRL in three pieces whose concatenation is its DER: `head` (the CertificateList and TBSCertList
+ * headers up to the revoked entries), `entries` (the writer's own chunks, not copied) and `tail`
+ * (crlExtensions, signatureAlgorithm and signature). A CRL of a million entries is then never joined
+ * in memory: the pieces are signed as they are and stored as they are.
+ */
+export interface CrlPieces {
+  head: Uint8Array;
+  entries: readonly Uint8Array[];
+  tail: Uint8Array;
+}
+
+/** The TBSCertList of encodeTbsCertList as pieces: sign `[head, ...entries, tail]`. */
+export function encodeTbsCertListPieces(issuer: CrlIssuer, o: CrlFields): CrlPieces {
+  const { thisUpdate, nextUpdate, entries } = o;
+  const { crlNumberExt, idpExt, extsLen, extsSeqLen, entriesLen, tbsLen } = tbsLayout(issuer, o);
+  const head = Buffer.allocUnsafe(tlvSize(tbsLen) - tbsLen + issuer.tbsHead.length + timeSize(thisUpdate) + timeSize(nextUpdate) + (entries.count > 0 ? tlvSize(entriesLen) - entriesLen : 0));
+  let p = writeHeader(head, 0, TAG.SEQUENCE, tbsLen);
+  head.set(issuer.tbsHead, p);
   p += issuer.tbsHead.length;
-  p = writeTime(out, p, thisUpdate);
-  p = writeTime(out, p, nextUpdate);
-  if (entries.count > 0) {
-    p = writeHeader(out, p, TAG.SEQUENCE, entriesLen);
-    p = entries[COPY_ENTRIES](out, p);
+  p = writeTime(head, p, thisUpdate);
+  p = writeTime(head, p, nextUpdate);
+  if (entries.count > 0) p = writeHeader(head, p, TAG.SEQUENCE, entriesLen);
+  if (p !== head.length) throw new Error(`internal error: TBSCertList head length mismatch (${p} != ${head.length})`);
+  const tail = Buffer.allocUnsafe(tlvSize(extsSeqLen));
+  p = writeHeader(tail, 0, 0xa0, extsSeqLen);
+  p = writeHeader(tail, p, TAG.SEQUENCE, extsLen);
+  for (const part of [issuer.akiExtDer, crlNumberExt, idpExt]) {
+    tail.set(part, p);
+    p += part.length;
   }
-  p = writeHeader(out, p, 0xa0, extsSeqLen);
-  p = writeHeader(out, p, TAG.SEQUENCE, extsLen);
-  out.set(issuer.akiExtDer, p);
-  p += issuer.akiExtDer.length;
-  out.set(crlNumberExt, p);
-  p += crlNumberExt.length;
-  out.set(idpExt, p);
-  p += idpExt.length;
-  if (p !== out.length) throw new Error(`internal error: TBSCertList length mismatch (${p} != ${out.length})`);
-  ASSEMBLY_ROOM.set(out, whole);
-  return out;
+  if (p !== tail.length) throw new Error(`internal error: crlExtensions length mismatch (${p} != ${tail.length})`);
+  return { head, entries: entries.count > 0 ? entries.chunks() : [], tail };
+}
+
+/** The CertificateList around a TBSCertList in pieces and its signature, as pieces again. */
+export function assembleCrlPieces(issuer: CrlIssuer, tbs: CrlPieces, signature: Uint8Array): CrlPieces {
+  checkSignature(issuer, signature);
+  const tbsLen = tbs.head.length + tbs.entries.reduce((n, e) => n + e.length, 0) + tbs.tail.length;
+  const bitStringLen = signature.length + 1;
+  const len = tbsLen + issuer.sigAlgDer.length + tlvSize(bitStringLen);
+  const head = Buffer.allocUnsafe(tlvSize(len) - len + tbs.head.length);
+  head.set(tbs.head, writeHeader(head, 0, TAG.SEQUENCE, len));
+  const tail = Buffer.allocUnsafe(tbs.tail.length + issuer.sigAlgDer.length + tlvSize(bitStringLen));
+  tail.set(tbs.tail, 0);
+  tail.set(issuer.sigAlgDer, tbs.tail.length);
+  let p = writeHeader(tail, tbs.tail.length + issuer.sigAlgDer.length, TAG.BIT_STRING, bitStringLen);
+  tail[p++] = 0; // no unused bits
+  tail.set(signature, p);
+  return { head, entries: tbs.entries, tail };
+}
+
+/** A raw r||s (IEEE P1363, what WebCrypto returns) in a CRL would make one that no client accepts. */
+function checkSignature(issuer: CrlIssuer, signature: Uint8Array): void {
+  if (signature.length === 0) throw new Error('empty signature');
+  if (SIGNING_ALGORITHM_INFO[issuer.signingAlgorithm].family === 'EC') {
+    if (signature[0] !== TAG.SEQUENCE || readTlv(signature, 0).end !== signature.length) {
+      throw new Error('ECDSA signature is not a DER ECDSA-Sig-Value');
+    }
+  }
 }
 
 /**
@@ -296,13 +367,7 @@ export function assembleCrl(issuer: CrlIssuer, tbs: Uint8Array, signature: Uint8
   if (tbs.length < 2 || tbs[0] !== TAG.SEQUENCE || readTlv(tbs, 0).end !== tbs.length) {
     throw new Error('tbs is not a single TBSCertList SEQUENCE');
   }
-  if (signature.length === 0) throw new Error('empty signature');
-  if (SIGNING_ALGORITHM_INFO[issuer.signingAlgorithm].family === 'EC') {
-    // A raw r||s (IEEE P1363, what WebCrypto returns) here would make a CRL that no client accepts.
-    if (signature[0] !== TAG.SEQUENCE || readTlv(signature, 0).end !== signature.length) {
-      throw new Error('ECDSA signature is not a DER ECDSA-Sig-Value');
-    }
-  }
+  checkSignature(issuer, signature);
   const sigAlg = issuer.sigAlgDer;
   const bitStringLen = signature.length + 1;
   const len = tbs.length + sigAlg.length + tlvSize(bitStringLen);

@@ -292,6 +292,15 @@ describe('CRLs with two service processes on one PostgreSQL', () => {
     expect(r.body.revokedCount).toBe(SEEDED);
     expect((await numbers(big)).stored).toBe(next);
     expect(await b.servedNumber(big)).toBe(next);
+    // The CRL is stored in pieces: the dead build's are gone, the new one's and the previous one's stay.
+    const pieces = await sql.query<{ n: string; parts: string }>(
+      `SELECT crl_number::text AS n, count(*)::text AS parts FROM crl_parts WHERE ca_id = $1 AND partition = '' GROUP BY crl_number`,
+      [big],
+    );
+    const byNumber = new Map(pieces.rows.map((r) => [BigInt(r.n), Number(r.parts)]));
+    expect(byNumber.has(taken)).toBe(false);
+    expect(byNumber.get(next)).toBeGreaterThan(10);
+    expect([...byNumber.keys()].every((n) => n === next || n === afterKill.stored)).toBe(true);
 
     const res = await fetch(`${b.url}/crl/${big}.crl`);
     expect(res.status).toBe(200);

@@ -13,8 +13,10 @@ import { REVOCATION_REASONS, REVOCATION_REASON_NAMES, type RevocationReason } fr
 import {
   RevokedEntriesWriter,
   assembleCrl,
+  assembleCrlPieces,
   crlToPem,
   encodeTbsCertList,
+  encodeTbsCertListPieces,
   prepareCrlIssuer,
   type CrlIssuer,
 } from '../../src/x509/crl-encoder.ts';
@@ -668,5 +670,49 @@ describe('CRL encoder refuses bad input', () => {
     const der = assembleCrl(ca.issuer, tbs, signTbs(ca, tbs));
     expect(der.buffer).toBe(tbs.buffer);
     expect(await new x509.X509Crl(Buffer.from(der)).verify({ publicKey: ca.cert.publicKey })).toBe(true);
+  });
+});
+
+describe('a CRL in pieces (how the updater stores and signs large CRLs)', () => {
+  const manyEntries = (n: number): Entry[] =>
+    Array.from({ length: n }, (_, i) => ({
+      serial: createHash('sha256').update(String(i)).digest('hex').slice(0, 32),
+      at: new Date(thisUpdate.getTime() - i * 1000),
+      reason: (['UNSPECIFIED', 'KEY_COMPROMISE', 'SUPERSEDED'] as const)[i % 3]!,
+    }));
+
+  it.each([0, 1, 40_000])('ok/ %i entries: the pieces join to the contiguous TBSCertList and CRL, and openssl verifies it', (n) => {
+    const ca = cas[0]!;
+    const entries = manyEntries(n);
+    const fields = { thisUpdate, nextUpdate, crlNumber: 77n, issuingDistributionPointUrl: IDP_URL };
+    const contiguousWriter = new RevokedEntriesWriter();
+    const piecesWriter = new RevokedEntriesWriter();
+    const completed: Uint8Array[] = [];
+    for (const [i, e] of entries.entries()) {
+      contiguousWriter.add(e.serial, e.at, e.reason);
+      piecesWriter.add(e.serial, e.at, e.reason);
+      // What the updater does after every page: take the chunks that will not change any more.
+      if (i % 5000 === 4999) completed.push(...piecesWriter.takeCompleted().map((c) => Buffer.from(c)));
+    }
+    const tbs = encodeTbsCertList(ca.issuer, { ...fields, entries: contiguousWriter });
+    const pieces = encodeTbsCertListPieces(ca.issuer, { ...fields, entries: piecesWriter });
+    const joinedTbs = Buffer.concat([pieces.head, ...pieces.entries, pieces.tail]);
+    expect(hex(joinedTbs)).toBe(hex(tbs));
+    // Completed chunks handed out during the build are exactly the first pieces, unchanged since.
+    expect(completed.length).toBeLessThanOrEqual(pieces.entries.length);
+    completed.forEach((c, i) => expect(hex(c)).toBe(hex(pieces.entries[i]!)));
+    if (n === 40_000) expect(completed.length).toBeGreaterThan(3);
+
+    const signature = signTbs(ca, joinedTbs);
+    const crl = assembleCrlPieces(ca.issuer, pieces, signature);
+    const joined = Buffer.concat([crl.head, ...crl.entries, crl.tail]);
+    expect(hex(joined)).toBe(hex(assembleCrl(ca.issuer, tbs, signature)));
+    expectVerifyOk(writeFile(`pieces-${n}.pem`, crlToPem(joined)), ca);
+  });
+
+  it('fail/ a raw r||s ECDSA signature is refused for pieces too', () => {
+    const ca = cas.find((c) => SIGNING_ALGORITHM_INFO[c.signing].family === 'EC')!;
+    const pieces = encodeTbsCertListPieces(ca.issuer, { thisUpdate, nextUpdate, crlNumber: 1n, entries: new RevokedEntriesWriter() });
+    expect(() => assembleCrlPieces(ca.issuer, pieces, new Uint8Array(64).fill(1))).toThrow(/DER ECDSA-Sig-Value/);
   });
 });

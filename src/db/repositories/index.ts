@@ -18,7 +18,7 @@ function bind(db: Db, q: Queryable, inTx: boolean): Repos {
     audit: auditRepository(q),
     tokens: tokenRepository(q),
     softwareKeys: softwareKeyRepository(q),
-    crls: crlRepository(q),
+    crls: crlRepository(q, inTx ? (fn) => fn(q) : (fn) => db.tx(fn)),
     tx: (fn) => db.tx((t) => fn(bind(db, t, true))),
     async ping() {
       try {
