@@ -17,6 +17,7 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { makeCsrPem } from './csr-factory.ts';
@@ -120,7 +121,9 @@ async function startService(keyStore: string): Promise<{ base: string; token: st
   } else {
     env.PRIVATECA_WORKERS = '1';
   }
-  const child = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '--import', 'tsx', 'src/main.ts'], {
+  // As `npm start` runs it: the compiled dist/src/main.js next to this compiled file; from sources under tsx otherwise.
+  const entry = import.meta.url.endsWith('.ts') ? ['--import', 'tsx', 'src/main.ts'] : [fileURLToPath(new URL('../src/main.js', import.meta.url))];
+  const child = spawn(process.execPath, [...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), ...entry], {
     env,
     stdio: ['ignore', 'inherit', 'inherit'],
   });

@@ -1,20 +1,30 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OpensslPki } from '../pki/openssl.ts';
 import { createTestDatabase } from '../support/service.ts';
 import { freePort } from '../support/net.ts';
 
 /*
- * The service started as a user starts it: `node --import tsx src/main.ts` in the repository, configured
- * only through the environment (API.md "Bootstrap and configuration").
+ * The service started as a user starts it: compiled as `npm start` compiles it (tsconfig.build.json)
+ * and run with node, configured only through the environment (API.md "Bootstrap and configuration").
  */
 
 const REPO = path.resolve(import.meta.dirname, '../..');
+/** This file's own build, inside the repository so that node_modules resolve, out of the way of dist/. */
+const BUILD = path.join(REPO, '.tmp', `startup-build-${randomBytes(4).toString('hex')}`);
+
+beforeAll(async () => {
+  execFileSync(process.execPath, [path.join(REPO, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', BUILD], { cwd: REPO, stdio: 'pipe' });
+  await cp(path.join(REPO, 'src/db/migrations'), path.join(BUILD, 'src/db/migrations'), { recursive: true });
+}, 120_000);
+afterAll(async () => {
+  await rm(BUILD, { recursive: true, force: true });
+});
 /** ~30 s is plenty on an idle machine; these tests start several services side by side. */
 const HEALTHY_WITHIN_MS = 60_000;
 const LONG = 180_000;
@@ -42,7 +52,7 @@ class ServiceProcess {
   /** Spawns the service with only PATH and HOME from our environment, plus `env`. */
   static async spawn(env: Record<string, string>): Promise<ServiceProcess> {
     const port = env.PORT ?? String(await freePort());
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    const child = spawn(process.execPath, [path.join(BUILD, 'src/main.js')], {
       cwd: REPO,
       env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: port, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
