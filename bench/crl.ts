@@ -42,6 +42,8 @@ const { values: args } = parseArgs({
     revoked: { type: 'string', default: '1000000' },
     database: { type: 'string', default: 'pg' },
     runs: { type: 'string', default: '3' },
+    /** Milliseconds between publications (a busy CA rebuilds about once a second). */
+    pause: { type: 'string', default: '200' },
     revokes: { type: 'string', default: '30' },
     'pg-url': { type: 'string', default: process.env.PRIVATECA_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' },
     out: { type: 'string', default: 'bench/results/crl-latest.json' },
@@ -298,7 +300,7 @@ async function main() {
     const runs: { seconds: number; crlNumber: string; entries: number; derBytes: number; baselineRssMB: number; peakRssMB: number; rssGrowthMB: number; rssSamples: number; heapUsedBeforeMB: number }[] = [];
     let maxRssAfterFirst = 0;
     for (let i = 0; i < RUNS; i++) {
-      await sleep(200);
+      await sleep(Number(args.pause));
       const before = process.memoryUsage();
       await sampler.start();
       t = performance.now();

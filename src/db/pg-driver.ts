@@ -35,6 +35,10 @@ export function createPgDb(options: { connectionString: string; max?: number; ap
         : await c.query(sql);
       return { rows: r.rows as T[], rowCount: r.rowCount ?? 0 };
     },
+    async queryArrays<T extends unknown[]>(sql: string, params?: unknown[]): Promise<T[]> {
+      const r = await c.query({ name: nameOf(sql), text: sql, values: (params ?? []) as unknown[], rowMode: 'array' });
+      return r.rows as T[];
+    },
     async exec(sql: string) {
       await c.query(sql);
     },

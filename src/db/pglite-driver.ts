@@ -14,6 +14,9 @@ export async function createPgliteDb(options: { dataDir?: string }): Promise<Db>
       const r = await c.query<T>(sql, params as unknown[]);
       return { rows: r.rows, rowCount: r.affectedRows ?? r.rows.length };
     },
+    async queryArrays<T extends unknown[]>(sql: string, params?: unknown[]): Promise<T[]> {
+      return (await c.query<T>(sql, params as unknown[], { rowMode: 'array' })).rows;
+    },
     async exec(sql: string) {
       await c.exec(sql);
     },
