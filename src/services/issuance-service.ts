@@ -270,7 +270,7 @@ export class IssuanceService {
   }
 
   private async issueOnce(actor: Actor, ctx: CaContext, input: IssueInput): Promise<IssueResult> {
-    const csr = parseCsr(input.csr);
+    const csr = await parseCsr(input.csr);
     const b = this.build(ctx, input, csr, await this.partitionFor(ctx));
     const der = await this.sign(ctx, b);
     const { cert, audit } = this.record(actor, ctx, b, csr, der);
@@ -284,7 +284,7 @@ export class IssuanceService {
    * certificate commit together, so a crash never leaves one without the other.
    */
   private async issueIdempotent(actor: Actor, ctx: CaContext, input: IssueInput, token: string): Promise<IssueResult> {
-    const csr = parseCsr(input.csr);
+    const csr = await parseCsr(input.csr);
     const csrSha256 = createHash('sha256').update(csr.der).digest();
     const { repos } = this.deps;
     for (let attempt = 0; attempt < 3; attempt++) {

@@ -308,7 +308,7 @@ describe('leaf encoder cross-checked against @peculiar/x509 and openssl', () => 
       signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' } as EcdsaParams,
       extensions: [new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: 'from-csr.example' }])],
     });
-    const parsed = parseCsr(csr.toString('pem'));
+    const parsed = await parseCsr(csr.toString('pem'));
     const profile = prepareProfile(ca.ctx, findTemplate('EndEntityCertificate/V1'), parsed.key.family);
     const tbs = encodeTbsCertificate(profile, { serial: newSerial(), notBefore, notAfter, subjectDer: parsed.subjectDer, spkiDer: parsed.spkiDer, sanDer: parsed.sanDer });
     const cert = new x509.X509Certificate(Buffer.from(assembleCertificate(ca.ctx, tbs, signTbs(ca, tbs))));
