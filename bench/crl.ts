@@ -4,7 +4,7 @@
  * certificate with none and with N revoked.
  *
  *   npm run bench:crl -- [--revoked 1000000] [--database pg|pglite] [--runs 3] [--revokes 30]
- *                        [--pg-url postgres://…/postgres] [--out bench/results/crl-latest.json]
+ *                        [--pg-url postgres://…/postgres] [--keep-db] [--out bench/results/crl-latest.json]
  *
  * The service runs in this process (compose() from src/main.ts over a fresh database, HTTP on a free
  * port), so the memory measured is the service's. The revoked rows are seeded with one SQL statement;
@@ -46,6 +46,8 @@ const { values: args } = parseArgs({
     pause: { type: 'string', default: '200' },
     revokes: { type: 'string', default: '30' },
     'pg-url': { type: 'string', default: process.env.PRIVATECA_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' },
+    /** Leave the seeded PostgreSQL database in place (to look at the CRL queries with EXPLAIN). */
+    'keep-db': { type: 'boolean', default: false },
     out: { type: 'string', default: 'bench/results/crl-latest.json' },
   },
 });
@@ -60,6 +62,11 @@ if (args.database !== 'pg' && args.database !== 'pglite') throw new Error('--dat
 const MB = 1024 * 1024;
 const mb = (bytes: number) => Math.round((bytes / MB) * 10) / 10;
 const round = (x: number, digits = 3) => Math.round(x * 10 ** digits) / 10 ** digits;
+/** Where the resident memory is: V8's heap (reserved / live), memory outside it, and its ArrayBuffers. */
+const memoryLine = () => {
+  const m = process.memoryUsage();
+  return `heap ${mb(m.heapTotal)}/${mb(m.heapUsed)} MB, external ${mb(m.external)} MB (ArrayBuffers ${mb(m.arrayBuffers)} MB), RSS ${mb(m.rss)} MB`;
+};
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -323,7 +330,8 @@ async function main() {
       console.log(
         `publish ${i + 1}/${RUNS}: ${seconds.toFixed(2)} s, ${crl.revokedCount.toLocaleString('en')} entries, ${mb(crl.derBytes)} MB DER, ` +
           `RSS ${mb(before.rss)} → peak ${mb(peak)} MB (+${mb(peak - before.rss)} MB, ${samples} samples)` +
-          (i === 0 ? `, maxRSS of the process so far ${mb(maxRssAfterFirst)} MB` : ''),
+          (i === 0 ? `, maxRSS of the process so far ${mb(maxRssAfterFirst)} MB` : '') +
+          `; after: ${memoryLine()}`,
       );
     }
     await sampler.close();
@@ -407,7 +415,8 @@ async function main() {
     }
     await closeNode();
     await db.close();
-    await dropDb();
+    if (args['keep-db']) console.log('kept the database (--keep-db)');
+    else await dropDb();
     rmSync(dataDir, { recursive: true, force: true });
   }
 }

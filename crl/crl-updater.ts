@@ -91,8 +91,13 @@ export class CrlUpdater {
         repos.crls.revokedPage(ca.id, { afterSerial: after, limit: PAGE, notExpiredAt: thisUpdate, partition: partition || undefined });
       // The next page is read while this one is encoded.
       for (let page = await read(''); ; ) {
-        const next = page.length === PAGE ? read(page[page.length - 1]!.serial) : undefined;
-        for (const e of page) entries.add(e.serial, e.revokedAt, e.reason);
+        const next = page.count === PAGE ? read(page.lastSerial) : undefined;
+        try {
+          if (entries.addPacked(page.packed) !== page.count) throw new Error(`a page of ${page.count} revoked certificates held another number of entries`);
+        } catch (e) {
+          await next?.catch(() => undefined);
+          throw e;
+        }
         entries.takeCompleted().forEach(store);
         if (!next || failed) {
           await next?.catch(() => undefined);

@@ -101,17 +101,26 @@ export interface StoredCrl {
   der: Buffer;
 }
 
-export interface RevokedEntry {
-  serial: string;
-  revokedAt: Date;
-  reason: RevocationReason;
+/**
+ * A page of revoked certificates as the database packs it into one string, so that a page costs no
+ * object per entry (at a million entries, the per-row objects were most of a CRL build's heap).
+ * Entries are separated by ';', each `<serial hex>,<revocation time in whole epoch seconds>,<reason>`
+ * where reason is the RFC 5280 CRLReason code, or -1 for a reason the service does not know.
+ * RevokedEntriesWriter.addPacked (src/x509/crl-encoder.ts) reads it.
+ */
+export interface RevokedPage {
+  /** Entries in `packed`. */
+  count: number;
+  /** The page's highest serial, where the next page starts; '' for an empty page. */
+  lastSerial: string;
+  packed: string;
 }
 
 export interface CrlRepository {
   /** Takes the CA's next CRL number; it is never handed out again, even if the build fails. */
   nextNumber(caId: string): Promise<bigint>;
   /** Revoked certificates not yet expired at `at`, by serial, after `afterSerial` (of one partition when given). */
-  revokedPage(caId: string, options: { afterSerial: string; limit: number; notExpiredAt: Date; partition?: string }): Promise<RevokedEntry[]>;
+  revokedPage(caId: string, options: { afterSerial: string; limit: number; notExpiredAt: Date; partition?: string }): Promise<RevokedPage>;
   /**
    * Stores one piece of a CRL being built (seq from 0). Pieces are invisible to readers until
    * commitCrl makes their CRL the latest; pieces of a build that dies are removed by a later commit.

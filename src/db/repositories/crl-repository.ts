@@ -1,8 +1,11 @@
 import type { CrlRepository, StoredCrl } from '../../ports/repositories.ts';
-import type { RevocationReason } from '../../domain/revocation-reason.ts';
+import { REVOCATION_REASONS } from '../../domain/revocation-reason.ts';
 import { bytes, type Queryable } from '../db.ts';
 
 type Row = Record<string, any>;
+
+/** Reason names by RFC 5280 code (index), for array_position in revokedPage; unused codes are null. */
+const REASON_BY_CODE: (string | null)[] = Array.from({ length: 11 }, (_, code) => Object.entries(REVOCATION_REASONS).find(([, c]) => c === code)?.[0] ?? null);
 
 const info = (r: Row): Omit<StoredCrl, 'der'> => ({
   caId: r.ca_id,
@@ -22,24 +25,25 @@ export function crlRepository(q: Queryable, tx: <T>(fn: (t: Queryable) => Promis
     },
     async revokedPage(caId, { afterSerial, limit, notExpiredAt, partition }) {
       // The partial indexes certificates_revoked (ca_id, serial) and certificates_revoked_partition
-      // (ca_id, crl_partition, serial), both WHERE status = 'REVOKED', serve these.
-      const rows = partition
-        ? await q.queryArrays<[string, string, RevocationReason]>(
-            `SELECT serial, (extract(epoch FROM revoked_at) * 1000)::bigint::text AS at_ms, revocation_reason FROM certificates
-             WHERE ca_id = $1 AND status = 'REVOKED' AND crl_partition = $5 AND crl_partition IS NOT NULL
-               AND serial > $2 AND not_after > $3
-             ORDER BY serial LIMIT $4`,
-            [caId, afterSerial, notExpiredAt, limit, partition],
-          )
-        : await q.queryArrays<[string, string, RevocationReason]>(
-            `SELECT serial, (extract(epoch FROM revoked_at) * 1000)::bigint::text AS at_ms, revocation_reason FROM certificates
-             WHERE ca_id = $1 AND status = 'REVOKED' AND serial > $2 AND not_after > $3
-             ORDER BY serial LIMIT $4`,
-            [caId, afterSerial, notExpiredAt, limit],
-          );
-      // Epoch milliseconds rather than a timestamptz: parsing a million timestamp strings cost ~1 s.
-      // Rows as arrays: a million row objects were garbage that the heap grew for.
-      return rows.map((x) => ({ serial: x[0], revokedAt: new Date(Number(x[1])), reason: x[2] }));
+      // (ca_id, crl_partition, serial), both WHERE status = 'REVOKED', serve the inner query. PostgreSQL
+      // packs the page (RevokedPage): one string instead of a row, four strings and an array per
+      // certificate in this process. A reason not in REASON_BY_CODE becomes -1, never a NULL that
+      // string_agg would skip. The aggregate takes the entries in the inner query's order without an
+      // ORDER BY of its own (that sort cost 4 of a page's 10 ms); nothing depends on that order
+      // anyway: the page is the LIMIT of the ordered inner query, and the next one starts after max(serial).
+      // date_part (double precision) rather than extract (numeric), which cost another 2 ms a page.
+      const where = partition ? 'AND crl_partition = $6 AND crl_partition IS NOT NULL' : '';
+      const r = await q.queryArrays<[number, string | null, string | null]>(
+        `SELECT count(*)::int, max(serial), string_agg(entry, ';')
+           FROM (SELECT serial, serial || ',' || floor(date_part('epoch', revoked_at))::bigint || ','
+                                || coalesce(array_position($5::text[], revocation_reason) - 1, -1) AS entry
+                   FROM certificates
+                  WHERE ca_id = $1 AND status = 'REVOKED' ${where} AND serial > $2 AND not_after > $3
+                  ORDER BY serial LIMIT $4) page`,
+        partition ? [caId, afterSerial, notExpiredAt, limit, REASON_BY_CODE, partition] : [caId, afterSerial, notExpiredAt, limit, REASON_BY_CODE],
+      );
+      const [count, lastSerial, packed] = r[0]!;
+      return { count, lastSerial: lastSerial ?? '', packed: packed ?? '' };
     },
     async savePart(caId, partition, crlNumber, seq, bytes) {
       await q.query('INSERT INTO crl_parts (ca_id, partition, crl_number, seq, bytes) VALUES ($1, $2, $3, $4, $5)', [
