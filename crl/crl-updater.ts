@@ -2,11 +2,10 @@ import { conflict, notFound } from '../src/domain/ca-error.ts';
 import { crlUrl, isPartitioned, partitionName, type Ca } from '../src/domain/ca.ts';
 import { DEFAULT_PARTITION_SIZE, partitionBlockSize } from '../src/services/issuance-service.ts';
 import type { Clock } from '../src/ports/clock.ts';
-import type { CrlFile } from '../src/ports/crl-publisher.ts';
 import type { JobLock } from '../src/ports/job-lock.ts';
 import type { KeyStoreRegistry } from '../src/ports/key-store.ts';
 import type { Repos, StoredCrl } from '../src/ports/repositories.ts';
-import { toCrlFile } from './publish-targets.ts';
+import { crlFileRef, type QueuedCrl } from './publish-targets.ts';
 import { assembleCrlPieces, encodeTbsCertListPieces, prepareCrlIssuer, RevokedEntriesWriter } from '../src/x509/crl-encoder.ts';
 
 /** Rows read from the database per query while a CRL is built. */
@@ -42,7 +41,7 @@ export class CrlUpdater {
       /** Certificates per partition of partitioned CAs (as IssuanceService numbers them). */
       crlPartitionSize?: number;
       /** Where each stored CRL also goes (directory, S3), in the background: a CrlTargetQueue. */
-      targets?: { enqueue(file: CrlFile): void };
+      targets?: { enqueue(crl: QueuedCrl): void };
     },
   ) {}
 
@@ -75,14 +74,16 @@ export class CrlUpdater {
     const signer = await this.deps.keyStores.forUri(ca.keyUri).getSigner(ca.keyUri);
     const issuer = prepareCrlIssuer(ca.certificateDer!, ca.signingAlgorithm);
     const one = async (partition: string): Promise<PublishedCrl> => {
-      const entries = new RevokedEntriesWriter();
+      const entries = new RevokedEntriesWriter({ releaseTaken: true });
       // Entry chunks are final once complete, so they go to the database while the build goes on,
       // one write at a time; the head (which needs the total length) and the tail come last.
       let seq = 1;
       let writing = Promise.resolve();
       let failed: { error: unknown } | undefined;
+      const storedLengths: number[] = [];
       const store = (chunk: Uint8Array) => {
         const n = seq++;
+        storedLengths.push(chunk.length);
         writing = writing.then(() => (failed ? undefined : repos.crls.savePart(ca.id, partition, crlNumber, n, chunk))).catch((error: unknown) => {
           failed ??= { error };
         });
@@ -112,13 +113,39 @@ export class CrlUpdater {
         entries,
         issuingDistributionPointUrl: partition ? crlUrl(ca, partition) : undefined,
       });
-      const signature = await signer.sign(ca.signingAlgorithm, [tbs.head, ...tbs.entries, tbs.tail]);
-      const crl = assembleCrlPieces(issuer, tbs, signature);
       await writing;
       if (failed) throw failed.error;
-      const unsaved = crl.entries.slice(seq - 1).map((bytes, i) => ({ seq: seq + i, bytes }));
+      // The stored chunks are read back one at a time as the signer takes them (the next while this
+      // one is hashed), so the entries of a large CRL are never all in memory: the writer let go of
+      // each chunk once it was handed to the database. tbs.entries holds the ones not yet stored.
+      const readPart = async (n: number): Promise<Uint8Array> => {
+        const bytes = await repos.crls.readPart(ca.id, partition, crlNumber, n);
+        if (bytes?.length !== storedLengths[n - 1]) throw new Error(`piece ${n} of CRL ${crlNumber} of CA ${ca.id} is missing or changed while it was signed`);
+        return bytes;
+      };
+      async function* storedEntries(): AsyncGenerator<Uint8Array> {
+        let next = storedLengths.length > 0 ? readPart(1) : undefined;
+        try {
+          for (let n = 1; n <= storedLengths.length; n++) {
+            const bytes = await next!;
+            next = n < storedLengths.length ? readPart(n + 1) : undefined;
+            yield bytes;
+          }
+        } finally {
+          next?.catch(() => undefined);
+        }
+      }
+      const signature = await signer.sign(ca.signingAlgorithm, {
+        async *[Symbol.asyncIterator]() {
+          yield tbs.head;
+          yield* storedEntries();
+          yield* tbs.entries;
+          yield tbs.tail;
+        },
+      });
+      const crl = assembleCrlPieces(issuer, tbs, signature);
+      const unsaved = crl.entries.map((bytes, i) => ({ seq: seq + i, bytes }));
       const last = [{ seq: 0, bytes: crl.head }, ...unsaved, { seq: seq + unsaved.length, bytes: crl.tail }];
-      const pieces = [crl.head, ...crl.entries, crl.tail];
       const published: PublishedCrl = {
         caId: ca.id,
         partition,
@@ -126,11 +153,11 @@ export class CrlUpdater {
         thisUpdate,
         nextUpdate,
         revokedCount: entries.count,
-        derBytes: pieces.reduce((n, p) => n + p.length, 0),
+        derBytes: crl.head.length + crl.entriesLength + crl.tail.length,
       };
       await repos.crls.commitCrl(published, last, seq + unsaved.length + 1);
-      // Joined only for the extra targets (directory, S3), which take whole files.
-      if (this.deps.targets) this.deps.targets.enqueue(toCrlFile({ ...published, der: Buffer.concat(pieces) }));
+      // The extra targets (directory, S3) take whole files: the queue reads it back when it publishes it.
+      if (this.deps.targets) this.deps.targets.enqueue({ ...crlFileRef(published), load: () => repos.crls.read(ca.id, partition, crlNumber) });
       return published;
     };
     const full = await one('');

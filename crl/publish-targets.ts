@@ -18,13 +18,22 @@ export interface PublishToTargetsOptions {
 }
 
 /** The CrlFile of a stored CRL: `<caId>.crl`, or `<caId>/<partition>.crl` as its URL under /crl/ is. */
-export const toCrlFile = (crl: { caId: string; partition: string; crlNumber: bigint; der: Buffer }): CrlFile => ({
+/** A CRL's file name and number, without its bytes. */
+export const crlFileRef = (crl: { caId: string; partition: string; crlNumber: bigint }): Omit<CrlFile, 'der'> => ({
   caId: crl.caId,
   partition: crl.partition,
   crlNumber: crl.crlNumber,
   path: crl.partition ? `${crl.caId}/${crl.partition}.crl` : `${crl.caId}.crl`,
-  der: crl.der,
 });
+
+export const toCrlFile = (crl: { caId: string; partition: string; crlNumber: bigint; der: Buffer }): CrlFile => ({ ...crlFileRef(crl), der: crl.der });
+
+/**
+ * A CRL for the target queue: its bytes, or how to read them when it is published (a CRL of a
+ * million entries is 45 MB; one that a newer CRL replaces while it waits is then never read).
+ * `load` gives undefined when the CRL is no longer the latest.
+ */
+export type QueuedCrl = CrlFile | (Omit<CrlFile, 'der'> & { load(): Promise<Buffer | undefined> });
 
 /**
  * Puts one CRL into every publication target at once. Each target is tried `attempts` times with a
@@ -103,9 +112,9 @@ export function safeMessage(e: unknown): string {
 
 interface Slot {
   /** The CRL being published (or last published). */
-  current: CrlFile;
+  current: QueuedCrl;
   /** The newest CRL waiting for it. */
-  pending?: CrlFile;
+  pending?: QueuedCrl;
   running: Promise<void>;
 }
 
@@ -124,12 +133,12 @@ export class CrlTargetQueue {
        * True when a newer CRL than this one is stored (made by another node meanwhile): it is then
        * not published, since the newer one's node publishes that.
        */
-      superseded?: (file: CrlFile) => Promise<boolean>;
+      superseded?: (file: Omit<CrlFile, 'der'>) => Promise<boolean>;
     },
   ) {}
 
   /** Queues the CRL and returns at once; replaces an older CRL of the same CA and partition still waiting. */
-  enqueue(file: CrlFile): void {
+  enqueue(file: QueuedCrl): void {
     if (this.o.publishers.length === 0) return;
     const key = `${file.caId}/${file.partition}`;
     const busy = this.slots.get(key);
@@ -148,8 +157,12 @@ export class CrlTargetQueue {
         } catch (e) {
           this.o.logger.warn({ caId: next.caId, partition: next.partition, error: safeMessage(e) }, 'checking for a newer CRL failed; publishing this one');
         }
-        await publishToTargets({ ...this.o, file: next }).catch((e: unknown) => {
-          this.o.logger.error({ caId: next!.caId, error: safeMessage(e) }, 'publishing the CRL to its targets failed');
+        const queued = next;
+        await (async () => {
+          const der = 'der' in queued ? queued.der : await queued.load();
+          if (der) await publishToTargets({ ...this.o, file: { ...queued, der } });
+        })().catch((e: unknown) => {
+          this.o.logger.error({ caId: queued.caId, error: safeMessage(e) }, 'publishing the CRL to its targets failed');
         });
       }
       this.slots.delete(key);

@@ -97,7 +97,7 @@ class AwsKmsSigner implements Signer {
 
   async sign(algorithm: SigningAlgorithm, data: SignInput): Promise<Uint8Array> {
     checkSigningAlgorithm(this.keyAlgorithm, algorithm);
-    const digest = digestOf(SIGNING_ALGORITHM_INFO[algorithm].nodeHash, data);
+    const digest = await digestOf(SIGNING_ALGORITHM_INFO[algorithm].nodeHash, data);
     const ec = EC_SIGNING[this.keyAlgorithm];
     if (!ec) return this.signDigest(this, RSA_SIGNING[algorithm]!, digest);
     const fitted = digest.length >= ec.digestBytes ? digest.subarray(0, ec.digestBytes) : Buffer.concat([Buffer.alloc(ec.digestBytes - digest.length), digest]);

@@ -7,7 +7,7 @@ import type { DeletableKeyStore, KeyStatus, SignInput, Signer } from '../../src/
 import { ecdsaRawToDer } from '../../src/x509/ecdsa-signature.ts';
 import { formatPkcs11Uri, parsePkcs11Uri, type Pkcs11KeyRef } from './pkcs11-uri.ts';
 import { pkcs11Code, TokenConnection, type Live, type TokenOptions } from './token-connection.ts';
-import { digestOf, pieces } from '../sign-input.ts';
+import { digestOf, piecesOf } from '../sign-input.ts';
 import { SignerCache } from '../signer-cache.ts';
 
 /** DER OIDs of the named curves, as CKA_EC_PARAMS holds them. */
@@ -195,29 +195,50 @@ export class Pkcs11KeyStore implements DeletableKeyStore {
     };
   }
 
-  /** Signs on a pooled session; the key handle is found again after the token comes back. */
-  sign(signer: Pkcs11Signer, algorithm: SigningAlgorithm, data: SignInput): Promise<Uint8Array> {
+  /**
+   * Signs on a pooled session; the key handle is found again after the token comes back. ECDSA:
+   * one digest made here, before a session is taken. RSA: the token hashes; input in pieces goes
+   * through C_SignUpdate in parts of at most PART bytes, read as the token takes them.
+   */
+  async sign(signer: Pkcs11Signer, algorithm: SigningAlgorithm, data: SignInput): Promise<Uint8Array> {
     const info = SIGNING_ALGORITHM_INFO[algorithm];
     const { ref } = signer;
     const ec = info.family === 'EC';
     const size = ec ? 2 * CURVES[KEY_ALGORITHM_INFO[signer.keyAlgorithm].namedCurve!]!.size : KEY_ALGORITHM_INFO[signer.keyAlgorithm].modulusLength! / 8;
-    // ECDSA: one digest made here. RSA: the token hashes; big inputs go in parts of at most PART bytes.
-    const input = ec ? [digestOf(info.nodeHash, data)] : pieces(data).flatMap((d) => splitInto(Buffer.from(d.buffer, d.byteOffset, d.byteLength), PART));
+    const input = ec ? await digestOf(info.nodeHash, data) : data;
+    // The input's own failure (a CRL piece that could not be read) is passed on as it is.
+    let inputError: unknown;
     return this.token
       .withSession(`signing with ${signer.keyUri}`, async (live, session) => {
         const { p, lib } = live;
         const key = this.findKey(live, session, signer.keyUri, ref);
         p.C_SignInit(session, { mechanism: ec ? lib.CKM_ECDSA : lib[RSA_SIGN_MECHANISM[info.hash]!] }, key);
         let sig: Buffer;
-        if (input.length > 1) {
-          for (const part of input) p.C_SignUpdate(session, part);
+        if (input instanceof Uint8Array) {
+          const one = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+          sig = this.options.syncSign ? p.C_Sign(session, one, Buffer.alloc(size)) : await p.C_SignAsync(session, one, Buffer.alloc(size));
+        } else {
+          try {
+            for await (const piece of piecesOf(input)) {
+              for (const part of splitInto(Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength), PART)) p.C_SignUpdate(session, part);
+            }
+          } catch (e) {
+            if (pkcs11Code(e)) throw e;
+            inputError = e;
+            // The input failed, not the token: end the operation, or the session's next C_SignInit is refused.
+            try {
+              p.C_SignFinal(session, Buffer.alloc(size));
+            } catch {
+              // the operation is over either way
+            }
+            throw e;
+          }
           sig = await p.C_SignFinalAsync(session, Buffer.alloc(size));
-        } else if (this.options.syncSign) sig = p.C_Sign(session, input[0]!, Buffer.alloc(size));
-        else sig = await p.C_SignAsync(session, input[0]!, Buffer.alloc(size));
+        }
         return ec ? ecdsaRawToDer(sig) : new Uint8Array(sig);
       })
       .catch((e: unknown) => {
-        throw e instanceof CaError ? e : new CaError('unavailable', 'key_store_unavailable', `signing with ${signer.keyUri} failed (${errorName(e)})`, { cause: e });
+        throw e instanceof CaError || e === inputError ? e : new CaError('unavailable', 'key_store_unavailable', `signing with ${signer.keyUri} failed (${errorName(e)})`, { cause: e });
       });
   }
 

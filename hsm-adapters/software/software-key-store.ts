@@ -7,6 +7,7 @@ import type { SoftwareKeyRepository } from '../../src/ports/repositories.ts';
 import type { Clock } from '../../src/ports/clock.ts';
 import type { Kek } from './kek.ts';
 import { SignerCache } from '../signer-cache.ts';
+import { piecesOf } from '../sign-input.ts';
 
 const generate = promisify(generateKeyPair);
 const SCHEME = 'software:';
@@ -45,7 +46,7 @@ class SoftwareSigner implements Signer {
   async sign(algorithm: SigningAlgorithm, data: SignInput): Promise<Uint8Array> {
     if (data instanceof Uint8Array) return this.signSync(algorithm, data);
     const s = createSign(SIGNING_ALGORITHM_INFO[algorithm].nodeHash);
-    for (const p of data) s.update(p);
+    for await (const p of piecesOf(data)) s.update(p);
     return s.sign({ key: this.key, dsaEncoding: 'der' });
   }
 }

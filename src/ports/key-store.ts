@@ -7,9 +7,12 @@ import type { KeyAlgorithm, SigningAlgorithm } from '../domain/key-algorithm.ts'
  */
 /**
  * What a Signer signs: one byte string, or several whose concatenation is signed (a CRL of a million
- * entries is 45 MB in pieces; joining them would cost that much memory again).
+ * entries is 45 MB in pieces; joining them would cost that much memory again), given at once or as
+ * an async iterable that reads them as it goes (a large CRL's entries, read back from the database
+ * one piece at a time). An iterable must start again from the first piece each time it is iterated;
+ * adapters iterate it at most once per signature.
  */
-export type SignInput = Uint8Array | readonly Uint8Array[];
+export type SignInput = Uint8Array | readonly Uint8Array[] | AsyncIterable<Uint8Array>;
 
 export interface Signer {
   readonly keyUri: string;

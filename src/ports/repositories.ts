@@ -126,12 +126,16 @@ export interface CrlRepository {
    * commitCrl makes their CRL the latest; pieces of a build that dies are removed by a later commit.
    */
   savePart(caId: string, partition: string, crlNumber: bigint, seq: number, bytes: Uint8Array): Promise<void>;
+  /** One stored piece of a CRL, committed or still being built; undefined when there is none. */
+  readPart(caId: string, partition: string, crlNumber: bigint, seq: number): Promise<Uint8Array | undefined>;
   /**
    * Stores the CRL's remaining pieces and makes it the CA's latest, in one transaction, unless a
    * newer one is there already. Removes older CRLs' pieces except the previous CRL's (readers may be
    * fetching it). Returns false when a newer CRL won.
    */
   commitCrl(crl: Omit<StoredCrl, 'der'>, last: { seq: number; bytes: Uint8Array }[], partCount: number): Promise<boolean>;
+  /** The latest CRL's DER joined from its pieces if its number is crlNumber, else undefined (a newer one is stored). */
+  read(caId: string, partition: string, crlNumber: bigint): Promise<Buffer | undefined>;
   /** The latest CRL with its DER joined from its pieces. */
   latest(caId: string, partition: string): Promise<StoredCrl | undefined>;
   /** The latest CRL's number and times, without its bytes. */

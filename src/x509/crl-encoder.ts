@@ -119,6 +119,17 @@ export class RevokedEntriesWriter {
   #count = 0;
   /** Chunks of #done already handed out by takeCompleted. */
   #taken = 0;
+  /** Whether takeCompleted lets go of the chunks it hands out. */
+  readonly #releaseTaken: boolean;
+
+  /**
+   * With `releaseTaken`, the writer keeps no reference to the chunks that takeCompleted hands out:
+   * the caller stores them and reads them back when it needs them, so a million entries never sit in
+   * memory at once; chunks() then gives only the chunks not handed out.
+   */
+  constructor(options: { releaseTaken?: boolean } = {}) {
+    this.#releaseTaken = options.releaseTaken ?? false;
+  }
 
   /**
    * Appends one entry. `serialHex` is the serial's positive magnitude in hex (even length, at most 40
@@ -225,9 +236,13 @@ export class RevokedEntriesWriter {
     return this.#doneBytes + this.#used;
   }
 
-  /** The encoded entries as views of the writer's chunks, in order (the last one may still grow). */
+  /**
+   * The encoded entries as views of the writer's chunks, in order (the last one may still grow); with
+   * `releaseTaken`, only those that takeCompleted has not handed out.
+   */
   chunks(): Uint8Array[] {
-    const out = this.#done.map((c, i) => c.subarray(0, this.#doneLengths[i]!));
+    const from = this.#releaseTaken ? this.#taken : 0;
+    const out = this.#done.slice(from).map((c, i) => c.subarray(0, this.#doneLengths[from + i]!));
     if (this.#used > 0) out.push(this.#chunk.subarray(0, this.#used));
     return out;
   }
@@ -238,12 +253,14 @@ export class RevokedEntriesWriter {
    */
   takeCompleted(): Uint8Array[] {
     const out = this.#done.slice(this.#taken).map((c, i) => c.subarray(0, this.#doneLengths[this.#taken + i]!));
+    if (this.#releaseTaken) this.#done.fill(RELEASED, this.#taken);
     this.#taken = this.#done.length;
     return out;
   }
 
   /** @internal Copies the encoded entries to `out` at `offset`; returns the offset after them. */
   [COPY_ENTRIES](out: Uint8Array, offset: number): number {
+    if (this.#releaseTaken && this.#taken > 0) throw new Error('the writer has released entries that takeCompleted handed out');
     let o = offset;
     for (let i = 0; i < this.#done.length; i++) {
       const n = this.#doneLengths[i]!;
@@ -271,6 +288,8 @@ function nibble(hex: string, i: number): number {
   return v;
 }
 
+/** What a released chunk's place holds. */
+const RELEASED = Buffer.alloc(0);
 const COMMA = 0x2c;
 const SEMICOLON = 0x3b;
 const VALID_REASON_CODES: ReadonlySet<number> = new Set(Object.values(REVOCATION_REASONS));
@@ -358,7 +377,13 @@ function tbsLayout(issuer: CrlIssuer, o: CrlFields) {
  */
 export interface CrlPieces {
   head: Uint8Array;
+  /**
+   * The entries as the writer's own chunks; from a writer with `releaseTaken`, only those that
+   * takeCompleted did not hand out (the caller has the others).
+   */
   entries: readonly Uint8Array[];
+  /** Length of all the entries, those handed out included. */
+  entriesLength: number;
   tail: Uint8Array;
 }
 
@@ -382,13 +407,13 @@ export function encodeTbsCertListPieces(issuer: CrlIssuer, o: CrlFields): CrlPie
     p += part.length;
   }
   if (p !== tail.length) throw new Error(`internal error: crlExtensions length mismatch (${p} != ${tail.length})`);
-  return { head, entries: entries.count > 0 ? entries.chunks() : [], tail };
+  return { head, entries: entries.count > 0 ? entries.chunks() : [], entriesLength: entriesLen, tail };
 }
 
 /** The CertificateList around a TBSCertList in pieces and its signature, as pieces again. */
 export function assembleCrlPieces(issuer: CrlIssuer, tbs: CrlPieces, signature: Uint8Array): CrlPieces {
   checkSignature(issuer, signature);
-  const tbsLen = tbs.head.length + tbs.entries.reduce((n, e) => n + e.length, 0) + tbs.tail.length;
+  const tbsLen = tbs.head.length + tbs.entriesLength + tbs.tail.length;
   const bitStringLen = signature.length + 1;
   const len = tbsLen + issuer.sigAlgDer.length + tlvSize(bitStringLen);
   const head = Buffer.allocUnsafe(tlvSize(len) - len + tbs.head.length);
@@ -399,7 +424,7 @@ export function assembleCrlPieces(issuer: CrlIssuer, tbs: CrlPieces, signature: 
   let p = writeHeader(tail, tbs.tail.length + issuer.sigAlgDer.length, TAG.BIT_STRING, bitStringLen);
   tail[p++] = 0; // no unused bits
   tail.set(signature, p);
-  return { head, entries: tbs.entries, tail };
+  return { head, entries: tbs.entries, entriesLength: tbs.entriesLength, tail };
 }
 
 /** A raw r||s (IEEE P1363, what WebCrypto returns) in a CRL would make one that no client accepts. */

@@ -54,6 +54,27 @@ export function crlRepository(q: Queryable, tx: <T>(fn: (t: Queryable) => Promis
         bytes,
       ]);
     },
+    async readPart(caId, partition, crlNumber, seq) {
+      const r = await q.queryArrays<[Uint8Array]>('SELECT bytes FROM crl_parts WHERE ca_id = $1 AND partition = $2 AND crl_number = $3 AND seq = $4', [
+        caId,
+        partition,
+        crlNumber.toString(),
+        seq,
+      ]);
+      return r[0] && bytes(r[0][0]);
+    },
+    async read(caId, partition, crlNumber) {
+      const r = await q.query<Row>('SELECT der, parts FROM crls WHERE ca_id = $1 AND partition = $2 AND crl_number = $3', [caId, partition, crlNumber.toString()]);
+      const row = r.rows[0];
+      if (!row) return undefined;
+      if (row.der) return bytes(row.der);
+      const parts = await q.queryArrays<[Uint8Array]>('SELECT bytes FROM crl_parts WHERE ca_id = $1 AND partition = $2 AND crl_number = $3 ORDER BY seq', [
+        caId,
+        partition,
+        crlNumber.toString(),
+      ]);
+      return parts.length === Number(row.parts) ? Buffer.concat(parts.map((p) => bytes(p[0]))) : undefined;
+    },
     async commitCrl(c, last, partCount) {
       return tx(async (t) => {
         const prev = await t.query<{ n: string }>('SELECT crl_number::text AS n FROM crls WHERE ca_id = $1 AND partition = $2 FOR UPDATE', [c.caId, c.partition]);
