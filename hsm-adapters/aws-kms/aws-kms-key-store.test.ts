@@ -106,6 +106,8 @@ describe('AwsKmsKeyStore', () => {
         // The same data in pieces (how a large CRL is signed): one digest of their concatenation.
         const inPieces = await signer.sign(sa, [data.subarray(0, 1), data.subarray(1, 4000), data.subarray(4000)]);
         expect(verify(hash, data, { key: publicKey, dsaEncoding: 'der' }, inPieces), `${sa} in pieces verifies`).toBe(true);
+        const streamed = await signer.sign(sa, { [Symbol.asyncIterator]: async function* () { yield data.subarray(0, 7); yield data.subarray(7); } });
+        expect(verify(hash, data, { key: publicKey, dsaEncoding: 'der' }, streamed), `${sa} streamed verifies`).toBe(true);
       }
       expect(await store.keyStatus(keyUri)).toEqual({ state: 'AVAILABLE' });
     });

@@ -136,6 +136,24 @@ describe('keys on the token', () => {
       expect(verifies(signer.publicKeySpki, alg, data, await signer.sign(alg, data))).toBe(true);
       const pieces = [data.subarray(0, 5), data.subarray(5, 2_500_000), data.subarray(2_500_000)];
       expect(verifies(signer.publicKeySpki, alg, data, await signer.sign(alg, pieces))).toBe(true);
+      // Read as they go, as the updater feeds a large CRL back from the database.
+      const streamed = await signer.sign(alg, { [Symbol.asyncIterator]: async function* () { yield* pieces; } });
+      expect(verifies(signer.publicKeySpki, alg, data, streamed)).toBe(true);
+      expect(verifies(signer.publicKeySpki, alg, data.subarray(5), streamed)).toBe(false);
+    }
+  });
+
+  it('fail/ input that fails while it is read gives its own error, and the session signs again afterwards', async () => {
+    for (const algorithm of ['EC_prime256v1', 'RSA_2048'] as const) {
+      const signer = await store.getSigner(created.get(algorithm)!);
+      const alg = KEY_ALGORITHM_INFO[algorithm].defaultSigning;
+      const broken = new Error('piece 2 could not be read');
+      const failing = { [Symbol.asyncIterator]: async function* () { yield randomBytes(2_000_000); throw broken; } };
+      await expect(signer.sign(alg, failing)).rejects.toBe(broken);
+      // Every pooled session is still usable: none was left in the middle of a signature.
+      const data = randomBytes(1000);
+      const sigs = await Promise.all(Array.from({ length: 16 }, () => signer.sign(alg, [data.subarray(0, 10), data.subarray(10)])));
+      for (const sig of sigs) expect(verifies(signer.publicKeySpki, alg, data, sig)).toBe(true);
     }
   });
 

@@ -248,6 +248,10 @@ describe('SoftwareKeyStore', () => {
       const sig = await signer.sign(alg, pieces);
       const pub = createPublicKey({ key: Buffer.from(signer.publicKeySpki), format: 'der', type: 'spki' });
       expect(verify(SIGNING_ALGORITHM_INFO[alg].nodeHash, Buffer.concat(pieces), { key: pub, dsaEncoding: 'der' }, sig)).toBe(true);
+      // The same pieces read as they go (how the updater feeds a large CRL back from the database).
+      const streamed = await signer.sign(alg, { [Symbol.asyncIterator]: async function* () { yield* pieces; } });
+      expect(verify(SIGNING_ALGORITHM_INFO[alg].nodeHash, Buffer.concat(pieces), { key: pub, dsaEncoding: 'der' }, streamed)).toBe(true);
+      expect(verify(SIGNING_ALGORITHM_INFO[alg].nodeHash, Buffer.concat(pieces.slice(1)), { key: pub, dsaEncoding: 'der' }, streamed)).toBe(false);
     }
   });
 

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import type { RevocationReason } from '../../src/domain/revocation-reason.ts';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,7 +21,7 @@ export class OpensslPki {
 
   /** Runs openssl; returns its exit status, stdout+stderr (`out`) and stdout alone, without throwing. */
   run(args: string[], input?: string): { status: number; out: string; stdout: string } {
-    const r = spawnSync('openssl', args, { cwd: this.dir, input, encoding: 'utf8' });
+    const r = spawnSync('openssl', args, { cwd: this.dir, input, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
     return { status: r.status ?? 1, out: `${r.stdout ?? ''}${r.stderr ?? ''}`, stdout: r.stdout ?? '' };
   }
 
@@ -96,3 +97,15 @@ export class OpensslPki {
     return this.ok(['x509', '-noout', '-text'], pem);
   }
 }
+
+/** How `openssl crl -text` names each reason. */
+export const OPENSSL_REASON: Record<RevocationReason, string | undefined> = {
+  UNSPECIFIED: undefined,
+  KEY_COMPROMISE: 'Key Compromise',
+  CERTIFICATE_AUTHORITY_COMPROMISE: 'CA Compromise',
+  AFFILIATION_CHANGED: 'Affiliation Changed',
+  SUPERSEDED: 'Superseded',
+  CESSATION_OF_OPERATION: 'Cessation Of Operation',
+  PRIVILEGE_WITHDRAWN: 'Privilege Withdrawn',
+  A_A_COMPROMISE: 'AA Compromise',
+};

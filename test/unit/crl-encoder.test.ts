@@ -21,22 +21,11 @@ import {
   type CrlIssuer,
 } from '../../src/x509/crl-encoder.ts';
 import { TAG, readChildren, readTlv, tlvSize, valueOf, type Tlv } from '../../src/x509/der.ts';
+import { OPENSSL_REASON } from '../pki/openssl.ts';
 
 const subtle = webcrypto.subtle as unknown as SubtleCrypto;
 const IDP_URL = 'http://crl.example.internal/crl/3f2a/p-07.crl';
 const hex = (b: Uint8Array | ArrayBuffer) => Buffer.from(b instanceof ArrayBuffer ? new Uint8Array(b) : b).toString('hex');
-
-/** How `openssl crl -text` names each reason. */
-const OPENSSL_REASON: Record<RevocationReason, string | undefined> = {
-  UNSPECIFIED: undefined,
-  KEY_COMPROMISE: 'Key Compromise',
-  CERTIFICATE_AUTHORITY_COMPROMISE: 'CA Compromise',
-  AFFILIATION_CHANGED: 'Affiliation Changed',
-  SUPERSEDED: 'Superseded',
-  CESSATION_OF_OPERATION: 'Cessation Of Operation',
-  PRIVILEGE_WITHDRAWN: 'Privilege Withdrawn',
-  A_A_COMPROMISE: 'AA Compromise',
-};
 
 let dir: string;
 let fileCounter = 0;
@@ -630,6 +619,32 @@ describe('CRL encoder refuses bad input', () => {
     expect(await crl.verify({ publicKey: ca.cert.publicKey })).toBe(true);
   });
 
+  it('fail/addPacked: a malformed entry or an unknown reason code (-1 from the database) throws; the entries before it stay', () => {
+    const bad: [string, RegExp][] = [
+      ['0102,1893456000,-1', /unknown revocation reason code -1/],
+      ['0102,1893456000,7', /unknown revocation reason code 7/],
+      ['0102,1893456000,11', /unknown revocation reason code 11/],
+      ['0102,1893456000', /malformed/],
+      ['0102,,1', /malformed/],
+      ['0102,18934x6000,1', /malformed/],
+      ['0102,1893456000,', /malformed/],
+      ['0102,1893456000,1,', /malformed/],
+      ['0102,1234567890123456,1', /malformed/],
+      [',1893456000,1', /even number of hex digits/],
+      ['012,1893456000,1', /even number of hex digits/],
+      ['01zz,1893456000,1', /not hexadecimal/],
+      ['0102', /malformed/],
+      ['0102,999999999999999,1', /invalid date/],
+      ['0102,253402300800,1', /year 10000 cannot be encoded/],
+    ];
+    for (const [text, message] of bad) {
+      const w = new RevokedEntriesWriter();
+      expect(() => w.addPacked(`0a0b,1893456000,4;${text}`), text).toThrow(message);
+      expect(w.count, text).toBe(1);
+      expect(w.byteLength, text).toBe(2 + 4 + 15 + 14);
+    }
+  });
+
   it('fail/encodeTbsCertList: bad CRL numbers, update times and IDP URLs', () => {
     const ca = cas[0]!;
     const entries = new RevokedEntriesWriter();
@@ -708,6 +723,58 @@ describe('a CRL in pieces (how the updater stores and signs large CRLs)', () => 
     const joined = Buffer.concat([crl.head, ...crl.entries, crl.tail]);
     expect(hex(joined)).toBe(hex(assembleCrl(ca.issuer, tbs, signature)));
     expectVerifyOk(writeFile(`pieces-${n}.pem`, crlToPem(joined)), ca);
+  });
+
+  it('ok/ a writer that releases what takeCompleted hands out: taken chunks + the rest join to the same CRL, which openssl verifies', () => {
+    const ca = cas[0]!;
+    const entries = manyEntries(60_000);
+    const fields = { thisUpdate, nextUpdate, crlNumber: 78n };
+    const whole = new RevokedEntriesWriter();
+    const releasing = new RevokedEntriesWriter({ releaseTaken: true });
+    const stored: Uint8Array[] = [];
+    for (const [i, e] of entries.entries()) {
+      whole.add(e.serial, e.at, e.reason);
+      releasing.add(e.serial, e.at, e.reason);
+      if (i % 7000 === 6999) stored.push(...releasing.takeCompleted());
+    }
+    expect(stored.length).toBeGreaterThan(2);
+    expect([releasing.count, releasing.byteLength]).toEqual([whole.count, whole.byteLength]);
+    const tbs = encodeTbsCertList(ca.issuer, { ...fields, entries: whole });
+    const pieces = encodeTbsCertListPieces(ca.issuer, { ...fields, entries: releasing });
+    // Only the chunks not handed out are still in the writer; the length counts them all.
+    expect(pieces.entries.length).toBeLessThan(whole.chunks().length);
+    expect(pieces.entriesLength).toBe(whole.byteLength);
+    const joinedTbs = Buffer.concat([pieces.head, ...stored, ...pieces.entries, pieces.tail]);
+    expect(hex(joinedTbs)).toBe(hex(tbs));
+    const signature = signTbs(ca, joinedTbs);
+    const crl = assembleCrlPieces(ca.issuer, pieces, signature);
+    const joined = Buffer.concat([crl.head, ...stored, ...crl.entries, crl.tail]);
+    expect(hex(joined)).toBe(hex(assembleCrl(ca.issuer, tbs, signature)));
+    expectVerifyOk(writeFile('released-pieces.pem', crlToPem(joined)), ca);
+    // The contiguous encoder cannot copy entries it no longer has.
+    expect(() => encodeTbsCertList(ca.issuer, { ...fields, entries: releasing })).toThrow(/released/);
+  });
+
+  it('ok/ addPacked (the database\'s packed pages) writes exactly what add writes, for every reason and awkward serials and dates', () => {
+    const rows: { serial: string; at: Date; reason: RevocationReason }[] = [
+      ...manyEntries(3000),
+      { serial: '00', at: new Date(Date.UTC(1950, 0, 1)), reason: 'UNSPECIFIED' },
+      { serial: '0000ff', at: new Date(Date.UTC(2049, 11, 31, 23, 59, 59)), reason: 'KEY_COMPROMISE' },
+      { serial: '80', at: new Date(Date.UTC(2050, 0, 1)), reason: 'A_A_COMPROMISE' },
+      { serial: 'FF'.repeat(20), at: new Date(Date.UTC(1949, 11, 31, 23, 59, 59)), reason: 'PRIVILEGE_WITHDRAWN' },
+      { serial: '7f' + 'ab'.repeat(19), at: new Date(Date.UTC(1969, 6, 20, 20, 17, 40)), reason: 'CESSATION_OF_OPERATION' },
+      ...REVOCATION_REASON_NAMES.map((reason, i) => ({ serial: `0a0${i}`, at: new Date(Date.UTC(2031, 1, 2, 3, 4, 5)), reason })),
+    ];
+    const byAdd = new RevokedEntriesWriter();
+    for (const r of rows) byAdd.add(r.serial, r.at, r.reason);
+    const packed = rows.map((r) => `${r.serial},${Math.floor(r.at.getTime() / 1000)},${REVOCATION_REASONS[r.reason]}`);
+    const byPacked = new RevokedEntriesWriter();
+    // In pages, as the updater gets them; a page may be empty.
+    expect(byPacked.addPacked('')).toBe(0);
+    expect(byPacked.addPacked(packed.slice(0, 1000).join(';'))).toBe(1000);
+    expect(byPacked.addPacked(packed.slice(1000).join(';'))).toBe(rows.length - 1000);
+    expect(byPacked.count).toBe(rows.length);
+    expect(hex(Buffer.concat(byPacked.chunks()))).toBe(hex(Buffer.concat(byAdd.chunks())));
   });
 
   it('fail/ a raw r||s ECDSA signature is refused for pieces too', () => {
