@@ -17,8 +17,7 @@ export interface PublishToTargetsOptions {
   clock?: Clock;
 }
 
-/** The CrlFile of a stored CRL: `<caId>.crl`, or `<caId>/<partition>.crl` as its URL under /crl/ is. */
-/** A CRL's file name and number, without its bytes. */
+/** A stored CRL's file without its bytes: `<caId>.crl`, or `<caId>/<partition>.crl` as its URL under /crl/ is. */
 export const crlFileRef = (crl: { caId: string; partition: string; crlNumber: bigint }): Omit<CrlFile, 'der'> => ({
   caId: crl.caId,
   partition: crl.partition,
@@ -26,6 +25,7 @@ export const crlFileRef = (crl: { caId: string; partition: string; crlNumber: bi
   path: crl.partition ? `${crl.caId}/${crl.partition}.crl` : `${crl.caId}.crl`,
 });
 
+/** The CrlFile of a stored CRL. */
 export const toCrlFile = (crl: { caId: string; partition: string; crlNumber: bigint; der: Buffer }): CrlFile => ({ ...crlFileRef(crl), der: crl.der });
 
 /**
@@ -160,7 +160,7 @@ export class CrlTargetQueue {
         const queued = next;
         await (async () => {
           const der = 'der' in queued ? queued.der : await queued.load();
-          if (der) await publishToTargets({ ...this.o, file: { ...queued, der } });
+          if (der) await publishToTargets({ ...this.o, file: { ...crlFileRef(queued), der } });
         })().catch((e: unknown) => {
           this.o.logger.error({ caId: queued.caId, error: safeMessage(e) }, 'publishing the CRL to its targets failed');
         });

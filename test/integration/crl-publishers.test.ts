@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { CreateBucketCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { pino, type Logger } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CrlTargetQueue, publishToTargets, toCrlFile } from '../../crl/publish-targets.ts';
+import { CrlTargetQueue, publishToTargets, toCrlFile, crlFileRef } from '../../crl/publish-targets.ts';
 import { DirectoryPublisher } from '../../crl/publishers/directory.ts';
 import { S3Publisher } from '../../crl/publishers/s3.ts';
 import type { Db } from '../../src/db/db.ts';
@@ -596,6 +596,42 @@ describe('CrlTargetQueue', () => {
 
     expect(published.sort()).toEqual(['a/#1', 'a/#4', 'a/p1#1', 'b/#1']);
     expect(records.map((r) => `${r.caId}/${r.partition}#${r.crlNumber}:${r.ok}`).sort()).toEqual(['a/#1:true', 'a/#4:true', 'a/p1#1:true', 'b/#1:true']);
+  });
+
+  it('ok/a CRL queued without its bytes is read only when it is published: never when replaced while waiting, skipped when no longer the latest', async () => {
+    const published: { name: string; der: Buffer; keys: string[] }[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const target: CrlPublisher = {
+      name: 'memory:test',
+      async publish(f) {
+        await gate;
+        published.push({ name: `${f.caId}#${f.crlNumber}`, der: f.der, keys: Object.keys(f).sort() });
+      },
+    };
+    const { logger, lines } = captureLogger();
+    const queue = new CrlTargetQueue({ publishers: [target], status: { record: async () => undefined, list: async () => [] }, logger });
+    const loads: string[] = [];
+    const lazy = (caId: string, crlNumber: bigint, der: Buffer | undefined) => ({
+      ...crlFileRef({ caId, partition: '', crlNumber }),
+      load: async () => {
+        loads.push(`${caId}#${crlNumber}`);
+        return der;
+      },
+    });
+    queue.enqueue(lazy('a', 1n, crls[1]!));
+    queue.enqueue(lazy('a', 2n, crls[2]!)); // replaced by #3 while #1 is published
+    queue.enqueue(lazy('a', 3n, crls[3]!));
+    queue.enqueue(lazy('b', 1n, undefined)); // a newer CRL of b is stored meanwhile: nothing to publish
+    await new Promise((r) => setTimeout(r, 20));
+    release();
+    await queue.idle();
+    expect(loads.sort()).toEqual(['a#1', 'a#3', 'b#1']);
+    expect(published.map((p) => p.name)).toEqual(['a#1', 'a#3']);
+    expect(published[1]!.der.equals(crls[3]!)).toBe(true);
+    // Publishers get a plain CrlFile, not the loader.
+    expect(published[0]!.keys).toEqual(['caId', 'crlNumber', 'der', 'partition', 'path']);
+    expect(lines.filter((l) => l.level >= 50)).toEqual([]);
   });
 
   it('ok/toCrlFile names <caId>.crl and <caId>/<partition>.crl', () => {
