@@ -295,7 +295,6 @@ const SEMICOLON = 0x3b;
 const VALID_REASON_CODES: ReadonlySet<number> = new Set(Object.values(REVOCATION_REASONS));
 const SCRATCH_DATE = new Date(0);
 
-
 /** What changes from one CRL of a CA to the next. */
 export interface CrlFields {
   thisUpdate: Date;
