@@ -3,20 +3,23 @@ import express, { type Express } from 'express';
 import type { Logger } from 'pino';
 import { CaError } from '../src/domain/ca-error.ts';
 import type { Clock } from '../src/ports/clock.ts';
-import type { CrlRepository, Repos } from '../src/ports/repositories.ts';
-import type { CrlUpdater } from '../crl/crl-updater.ts';
 import type { CrlPublicationRepository } from '../src/ports/crl-publication-repository.ts';
-import { crlAdminRouter, crlPublicRouter } from './routes/crl.ts';
+import type { CrlRepository, Repos } from '../src/ports/repositories.ts';
 import type { AuthService } from '../src/services/auth-service.ts';
 import type { CaService } from '../src/services/ca-service.ts';
+import type { CertificateService } from '../src/services/certificate-service.ts';
 import type { IssuanceService } from '../src/services/issuance-service.ts';
 import type { RevocationService } from '../src/services/revocation-service.ts';
-import { errorHandler, sendProblem } from './errors.ts';
+import type { CrlUpdater } from '../crl/crl-updater.ts';
+import { errorHandler } from './errors.ts';
 import { issueFastPath } from './issue-fast-path.ts';
-import { authenticate, body, requestContext } from './middleware.ts';
+import { authenticate, body, requestContext, wellFormedPath } from './middleware.ts';
 import { openApiDocument } from './openapi.ts';
-import { casRouter } from './routes/cas.ts';
-import { certificatesRouter } from './routes/certificates.ts';
+import { mount, type Route } from './route.ts';
+import { caRoutes } from './routes/cas.ts';
+import { certificateRoutes } from './routes/certificates.ts';
+import { crlAdminRoutes, crlPublicRoutes } from './routes/crl.ts';
+import { serviceRoutes } from './routes/service.ts';
 
 export interface AppDeps {
   crls: Pick<CrlRepository, 'latest' | 'latestInfo'>;
@@ -24,42 +27,46 @@ export interface AppDeps {
   crlPublications: Pick<CrlPublicationRepository, 'list'>;
   logger: Logger;
   clock: Clock;
-  repos: Pick<Repos, 'ping' | 'certificates'>;
+  repos: Pick<Repos, 'ping'>;
   auth: AuthService;
   cas: CaService;
+  certificates: CertificateService;
   issuance: IssuanceService;
   revocation: RevocationService;
+  /** Where clients reach the service (CRL URLs of CAs without a baseUrl). */
+  publicUrl: string;
+  /** The key store types the API accepts (hsm-adapters/index.ts). */
+  keyStoreTypes: readonly string[];
 }
 
-/** The HTTP API of API.md. Routes throw CaErrors; one handler renders them as problem+json. */
-export function createApp(deps: AppDeps): Express {
+/** Every route of the service, in the order the app mounts them. */
+export function routes(deps: AppDeps): Route[] {
+  let doc: object | undefined;
+  const all: Route[] = [
+    ...serviceRoutes({ repos: deps.repos, openApi: () => (doc ??= openApiDocument(all)) }),
+    ...crlPublicRoutes(deps),
+    // Certificates first: issuance is the hot path.
+    ...certificateRoutes(deps),
+    ...crlAdminRoutes({ ...deps, updater: deps.crlUpdater, publications: deps.crlPublications }),
+    ...caRoutes(deps),
+  ];
+  return all;
+}
+
+/** The HTTP API. Routes throw CaErrors; one handler renders them as problem+json. */
+export function createApp(deps: AppDeps, all: readonly Route[] = routes(deps)): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
-
-  app.use(requestContext(deps.logger));
-
-  app.get('/healthz', async (_req, res) => {
-    if (await deps.repos.ping()) res.json({ status: 'ok' });
-    else sendProblem(res, 503, 'database_unavailable', 'the database does not answer');
-  });
-  const doc = openApiDocument();
-  app.get('/openapi.json', (_req, res) => {
-    res.json(doc);
-  });
-
-  app.use(crlPublicRouter(deps));
-
-  const v1 = express.Router();
-  v1.use(authenticate(deps.auth));
-  v1.use(body);
-  // Certificates first: issuance is the hot path, and the CA router would only be tried in vain.
-  v1.use('/cas/:caId/certificates', certificatesRouter({ ...deps, certificates: deps.repos.certificates }));
-  v1.use('/cas/:caId/crl', crlAdminRouter({ ...deps, updater: deps.crlUpdater, publications: deps.crlPublications }));
-  v1.use('/cas', casRouter(deps));
-  app.use('/v1', v1);
-
+  app.use(requestContext(deps.logger) as express.RequestHandler);
+  app.use(wellFormedPath as express.RequestHandler);
+  // Every /v1 request, routed or not, is authenticated first: an unknown /v1 route is a 401 to a
+  // caller without a valid token, never a map of which routes exist.
+  app.use('/v1', ...([authenticate(deps.auth), body] as unknown as express.RequestHandler[]));
+  const router = express.Router();
+  mount(router, all);
+  app.use(router);
   app.use((req, _res, next) => next(new CaError('not_found', 'not_found', `no route ${req.method} ${req.path}`)));
   const onError = errorHandler(deps.logger);
   app.use((err: unknown, req: express.Request, res: express.Response, _next: express.NextFunction) => onError(err, req, res));

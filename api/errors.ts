@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { CaError, type CaErrorKind } from '../src/domain/ca-error.ts';
-import { pathOf, type Next, type Req, type Res } from './middleware.ts';
+import { pathOf, type Next, type Req, type Res } from './http.ts';
 
 /** The only place that knows HTTP status codes. */
 const STATUS: Record<CaErrorKind, number> = {
@@ -31,25 +31,33 @@ const TITLE: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
-export function sendProblem(res: ServerResponse & { locals: { requestId?: string } }, status: number, code: string, detail: string): void {
+/** The status an error kind is answered with (for the OpenAPI document and tests). */
+export const statusOf = (kind: CaErrorKind): number => STATUS[kind];
+
+function sendProblem(res: ServerResponse & { locals: { requestId?: string } }, err: CaError): void {
+  const status = STATUS[err.kind];
   const text = JSON.stringify({
-    type: `https://privateca.dev/problems/${code}`,
+    type: `https://privateca.dev/problems/${err.code}`,
     title: TITLE[status] ?? 'Error',
     status,
-    detail,
-    code,
+    detail: err.detail,
+    code: err.code,
+    ...err.extra,
     requestId: res.locals.requestId,
   });
   res.statusCode = status;
   if (status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="privateca"');
+  // The rest of an oversized body is not read: close the connection after answering.
+  if (err.kind === 'payload_too_large') res.setHeader('Connection', 'close');
   res.setHeader('Content-Type', 'application/problem+json; charset=utf-8');
   res.setHeader('Content-Length', Buffer.byteLength(text));
   res.end(text);
 }
 
 /**
- * Renders every error as RFC 9457 problem+json. CaErrors carry their own safe detail; errors from
- * body parsing are mapped to stable codes; anything else is a 500 that carries only the request id.
+ * Renders every error as RFC 9457 problem+json. CaErrors carry their own safe detail; a path that
+ * is not valid percent-encoding (Express fails to decode its parameters) is a 400; anything else is
+ * a 500 that carries only the request id.
  */
 export function errorHandler(logger: Logger): (err: unknown, req: Req, res: Res, next?: Next) => void {
   return (err, req, res) => {
@@ -57,21 +65,13 @@ export function errorHandler(logger: Logger): (err: unknown, req: Req, res: Res,
       res.destroy();
       return;
     }
+    if (err instanceof URIError) err = new CaError('invalid_request', 'invalid_path', 'the request path is not valid percent-encoded UTF-8');
     if (err instanceof CaError) {
-      const status = STATUS[err.kind];
-      if (status >= 500) logger.warn({ requestId: res.locals.requestId, code: err.code, err }, 'request failed');
-      sendProblem(res, status, err.code, err.detail);
+      if (STATUS[err.kind] >= 500) logger.warn({ requestId: res.locals.requestId, code: err.code, err }, 'request failed');
+      sendProblem(res, err);
       return;
     }
-    // body-parser errors carry a `type` and a status.
-    const type = (err as { type?: string }).type;
-    if (type === 'entity.too.large') return sendProblem(res, 413, 'payload_too_large', 'the request body is over 1 MiB');
-    if (type === 'entity.parse.failed') return sendProblem(res, 400, 'invalid_json', 'the request body is not valid JSON');
-    if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
-      return sendProblem(res, 415, 'unsupported_media_type', 'the request body must be UTF-8 JSON');
-    }
-    if (type === 'request.aborted') return;
     logger.error({ requestId: res.locals.requestId, method: req.method, path: pathOf(req), err }, 'internal error');
-    sendProblem(res, 500, 'internal', `internal error; quote request id ${res.locals.requestId}`);
+    sendProblem(res, new CaError('internal', 'internal', `internal error; quote request id ${res.locals.requestId}`));
   };
 }

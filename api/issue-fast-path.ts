@@ -1,9 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import { invalid } from '../src/domain/ca-error.ts';
 import type { AuthService } from '../src/services/auth-service.ts';
 import type { IssuanceService } from '../src/services/issuance-service.ts';
 import { errorHandler } from './errors.ts';
-import { authenticate, body, chain, requestContext, type Req, type Res } from './middleware.ts';
+import type { Req, Res } from './http.ts';
+import { authenticate, body, chain, requestContext } from './middleware.ts';
 import { issueCertificate } from './routes/certificates.ts';
 
 const ISSUE = /^\/v1\/cas\/([^/?#]*)\/certificates\/?(?:\?|$)/;
@@ -19,9 +21,18 @@ export function issueFastPath(deps: { logger: Logger; auth: AuthService; issuanc
   const run = chain(
     [
       requestContext(deps.logger),
+      (req, _res, next) => {
+        const raw = (req as Req & { rawCaId: string }).rawCaId;
+        try {
+          (req as Req & { params: Record<string, string> }).params = { caId: decodeURIComponent(raw) };
+        } catch {
+          throw invalid('invalid_path', 'the request path is not valid percent-encoded UTF-8');
+        }
+        next();
+      },
       authenticate(deps.auth),
       body,
-      (req, res) => issueCertificate(deps.issuance, (req as Req & { caId: string }).caId, req, res),
+      (req, res) => issueCertificate(deps.issuance, req, res),
     ],
     errorHandler(deps.logger),
   );
@@ -30,17 +41,9 @@ export function issueFastPath(deps: { logger: Logger; auth: AuthService; issuanc
     if (req.method !== 'POST') return false;
     const m = ISSUE.exec(req.url ?? '');
     if (!m) return false;
-    (req as Req & { caId: string }).caId = decodeURIComponentSafe(m[1]!);
+    (req as Req & { rawCaId: string }).rawCaId = m[1]!;
     (res as Res).locals = {} as Res['locals'];
     run(req as Req, res as Res);
     return true;
   };
-}
-
-function decodeURIComponentSafe(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
-  }
 }

@@ -1,23 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { CaError } from '../src/domain/ca-error.ts';
+import { CaError, invalid } from '../src/domain/ca-error.ts';
 import type { AuthService } from '../src/services/auth-service.ts';
-import type { Actor } from '../src/services/actor.ts';
-import { sendProblem } from './errors.ts';
+import { pathOf, type Handler, type Req, type Res } from './http.ts';
 
 export const BODY_LIMIT = 1024 * 1024;
-
-/*
- * These handlers use only Node's own request and response API (plus `locals`), so that the same code
- * serves the Express app and the issuance fast path (issue-fast-path.ts).
- */
-export type Req = IncomingMessage & { body?: unknown };
-export type Res = ServerResponse & { locals: { requestId: string; actor: Actor } };
-export type Next = (err?: unknown) => void;
-export type Handler = (req: Req, res: Res, next: Next) => void | Promise<void>;
-
-export const pathOf = (req: IncomingMessage) => (req.url ?? '/').split('?')[0]!;
 
 /** Gives each request an id (the caller's X-Request-Id when it is sane) and logs it when done. */
 export function requestContext(logger: Logger): Handler {
@@ -39,8 +26,23 @@ export function requestContext(logger: Logger): Handler {
   };
 }
 
+/** Refuses a path that is not valid percent-encoded UTF-8 (RFC 3986 2.1) before any route reads it. */
+export const wellFormedPath: Handler = (req, _res, next) => {
+  const path = pathOf(req);
+  if (path.includes('%')) {
+    try {
+      decodeURIComponent(path);
+    } catch {
+      throw invalid('invalid_path', 'the request path is not valid percent-encoded UTF-8');
+    }
+  }
+  next();
+};
+
 const hasBody = (req: Req) =>
   req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
+
+const tooLarge = () => new CaError('payload_too_large', 'payload_too_large', 'the request body is over 1 MiB');
 
 /**
  * A body over 1 MiB is 413 whatever its type; a body that is not application/json (UTF-8, no
@@ -50,10 +52,10 @@ const hasBody = (req: Req) =>
  * charset machinery cost about 8% of a request's CPU (bench/issue.ts with --cpu-prof); this reads
  * the chunks, counts them and parses JSON. test/e2e/bad-input.test.ts covers every refusal.
  */
-export const body: Handler = (req, res, next) => {
+export const body: Handler = (req, _res, next) => {
   if (!hasBody(req)) return next();
   const length = Number(req.headers['content-length']);
-  if (Number.isFinite(length) && length > BODY_LIMIT) return refuseTooLarge(res);
+  if (Number.isFinite(length) && length > BODY_LIMIT) return next(tooLarge());
   const [type, ...params] = (req.headers['content-type'] ?? '').split(';').map((p) => p.trim().toLowerCase());
   const charset = params.find((p) => p.startsWith('charset='))?.slice(8).replace(/"/g, '');
   const encoding = req.headers['content-encoding'];
@@ -66,44 +68,22 @@ export const body: Handler = (req, res, next) => {
     total += c.length;
     if (total > BODY_LIMIT) {
       done = true;
-      return refuseTooLarge(res);
+      return next(tooLarge());
     }
     chunks.push(c);
   });
   req.on('end', () => {
     if (done) return;
     done = true;
-    if (!json) {
-      return sendProblem(res, 415, 'unsupported_media_type', 'a request body must be application/json (UTF-8, not compressed)');
-    }
+    if (!json) return next(new CaError('unsupported_media_type', 'unsupported_media_type', 'a request body must be application/json (UTF-8, not compressed)'));
     try {
       req.body = JSON.parse(Buffer.concat(chunks, total).toString('utf8'));
     } catch {
-      return sendProblem(res, 400, 'invalid_json', 'the request body is not valid JSON');
+      return next(invalid('invalid_json', 'the request body is not valid JSON'));
     }
     next();
   });
 };
-
-function refuseTooLarge(res: Res): void {
-  // The rest of the body is not read: close the connection after answering.
-  res.setHeader('Connection', 'close');
-  sendProblem(res, 413, 'payload_too_large', 'the request body is over 1 MiB');
-}
-
-/** JSON without Express's res.json machinery (content negotiation, ETag, JSONP): the hot path's reply. */
-export function sendJson(res: ServerResponse, status: number, value: unknown): void {
-  const text = JSON.stringify(value);
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
-declare module 'express-serve-static-core' {
-  interface Locals {
-    requestId: string;
-    actor: Actor;
-  }
-}
 
 /** Runs handlers one after the other, as Express would, without Express (the fast path). */
 export function chain(handlers: Handler[], onError: (err: unknown, req: Req, res: Res) => void): (req: Req, res: Res) => void {

@@ -1,63 +1,81 @@
 import { z } from 'zod';
-import { CreateCaSchema, ImportCertificateSchema, IssueSchema, PatchCaSchema, RevokeSchema } from './schemas.ts';
+import { ProblemResponse } from './responses.ts';
+import type { Route } from './route.ts';
 
-const schema = (s: z.ZodType) => z.toJSONSchema(s, { target: 'draft-2020-12', io: 'input' });
-const json = (s: object) => ({ content: { 'application/json': { schema: s } } });
-const problem = { description: 'problem+json (RFC 9457) with a stable `code`', content: { 'application/problem+json': {} } };
-const caIdParam = { name: 'caId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
-const serialParam = { name: 'serial', in: 'path', required: true, schema: { type: 'string', pattern: '^[0-9a-fA-F:]+$' } };
-const listParams = [
-  { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
-  { name: 'cursor', in: 'query', schema: { type: 'string' } },
-];
-const ok = (description: string) => ({ description, ...json({ type: 'object' }) });
-const errors = { '400': problem, '401': problem, '403': problem, '404': problem, '409': problem, '413': problem, '415': problem };
+const jsonSchema = (s: z.ZodType, io: 'input' | 'output') => z.toJSONSchema(s, { target: 'draft-2020-12', io, unrepresentable: 'any' });
 
-/** The OpenAPI 3.1 document served at /openapi.json, with request schemas generated from zod. */
-export function openApiDocument(): object {
+const PROBLEM_DESCRIPTIONS: Record<number, string> = {
+  400: 'the request is malformed or names something invalid',
+  401: 'no valid bearer token',
+  403: 'the principal may not do this',
+  404: 'what the path names does not exist',
+  409: 'the resource is not in a state that allows this',
+  413: 'the body is over 1 MiB',
+  415: 'a body that is not application/json',
+  500: 'an internal error; the problem carries only a request id',
+  503: 'a dependency (database, key store) is unavailable now; retry',
+};
+
+/** The error statuses a route may answer: those of its kind, then its own. */
+export function errorStatuses(r: Route): number[] {
+  const out = new Set<number>();
+  const hasPathParams = r.path.includes('{');
+  if (hasPathParams || r.parameters?.some((p) => p.in === 'query') || r.body) out.add(400);
+  if (!r.public) [400, 401, 403, 413, 415].forEach((s) => out.add(s));
+  if (hasPathParams) out.add(404);
+  for (const s of r.errors ?? []) out.add(s);
+  out.add(500);
+  return [...out].sort((a, b) => a - b);
+}
+
+/**
+ * The OpenAPI 3.1 document served at /openapi.json, generated from the same route list the app
+ * mounts: request schemas from the zod schemas that validate them, response schemas from
+ * api/responses.ts, the error statuses each route can answer.
+ */
+export function openApiDocument(routes: readonly Route[]): object {
+  const problem = { $ref: '#/components/schemas/Problem' };
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const r of routes) {
+    const pathParams = [...r.path.matchAll(/\{([A-Za-z]+)\}/g)].map((m) => ({
+      name: m[1],
+      in: 'path',
+      required: true,
+      schema: m[1] === 'caId' ? { type: 'string', format: 'uuid' } : m[1] === 'serial' ? { type: 'string', pattern: '^[0-9a-fA-F:]+$' } : { type: 'string' },
+    }));
+    const responses: Record<string, unknown> = {};
+    for (const [status, spec] of Object.entries(r.responses)) {
+      const content: Record<string, unknown> = {};
+      if (spec.schema) content['application/json'] = { schema: jsonSchema(spec.schema, 'output') };
+      for (const [type, alt] of Object.entries(spec.alternatives ?? {})) {
+        content[type] = { schema: alt.binary ? { type: 'string', contentMediaType: type } : { type: 'string' }, description: alt.description };
+      }
+      responses[status] = { description: spec.description, ...(Object.keys(content).length ? { content } : {}) };
+    }
+    for (const s of errorStatuses(r)) {
+      responses[String(s)] ??= { description: PROBLEM_DESCRIPTIONS[s] ?? 'problem', content: { 'application/problem+json': { schema: problem } } };
+    }
+    (paths[r.path] ??= {})[r.method] = {
+      operationId: r.operation,
+      summary: r.summary,
+      ...(r.public ? { security: [] } : {}),
+      parameters: [...pathParams, ...(r.parameters ?? [])],
+      ...(r.body ? { requestBody: { required: !r.optionalBody, content: { 'application/json': { schema: jsonSchema(r.body, 'input') } } } } : {}),
+      responses,
+    };
+  }
   return {
     openapi: '3.1.0',
-    info: { title: 'privateca', version: '1', description: 'A private certificate authority. See API.md for the contract.' },
-    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-    security: [{ bearer: [] }],
-    paths: {
-      '/healthz': { get: { security: [], responses: { '200': ok('the database answers'), '503': problem } } },
-      '/v1/cas': {
-        post: { requestBody: json(schema(CreateCaSchema)), responses: { '201': ok('the CA'), ...errors } },
-        get: { parameters: listParams, responses: { '200': ok('{ items, nextCursor }'), ...errors } },
-      },
-      '/v1/cas/{caId}': {
-        parameters: [caIdParam],
-        get: { responses: { '200': ok('the CA'), ...errors } },
-        patch: { requestBody: json(schema(PatchCaSchema)), responses: { '200': ok('the CA'), ...errors } },
-        delete: {
-          parameters: [{ name: 'permanentDeletionDays', in: 'query', schema: { type: 'integer', minimum: 7, maximum: 30, default: 30 } }],
-          responses: { '200': ok('the CA, DELETED, with restorableUntil'), ...errors },
-        },
-      },
-      '/v1/cas/{caId}/restore': { parameters: [caIdParam], post: { responses: { '200': ok('the CA'), ...errors } } },
-      '/v1/cas/{caId}/csr': { parameters: [caIdParam], get: { responses: { '200': ok('{ csr }'), ...errors } } },
-      '/v1/cas/{caId}/certificate': {
-        parameters: [caIdParam],
-        get: { responses: { '200': ok('{ certificate, chain }'), ...errors } },
-        post: { requestBody: json(schema(ImportCertificateSchema)), responses: { '200': ok('the CA, ACTIVE'), ...errors } },
-      },
-      '/v1/cas/{caId}/certificates': {
-        parameters: [caIdParam],
-        post: {
-          requestBody: json(schema(IssueSchema)),
-          responses: { '201': ok('{ serial, certificate, chain, notBefore, notAfter }'), '200': ok('idempotent replay'), ...errors },
-        },
-        get: {
-          parameters: [...listParams, { name: 'status', in: 'query', schema: { enum: ['ISSUED', 'REVOKED'] } }],
-          responses: { '200': ok('{ items, nextCursor }'), ...errors },
-        },
-      },
-      '/v1/cas/{caId}/certificates/{serial}': { parameters: [caIdParam, serialParam], get: { responses: { '200': ok('the certificate'), ...errors } } },
-      '/v1/cas/{caId}/certificates/{serial}/revoke': {
-        parameters: [caIdParam, serialParam],
-        post: { requestBody: json(schema(RevokeSchema)), responses: { '200': ok('the certificate, REVOKED'), ...errors } },
-      },
+    info: {
+      title: 'privateca',
+      version: '1',
+      description: 'A private certificate authority: CAs, certificates, revocation, CRLs. docs/api.md in the repository describes the contract in prose.',
     },
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+      schemas: { Problem: jsonSchema(ProblemResponse, 'output') },
+    },
+    security: [{ bearer: [] }],
+    paths,
   };
 }

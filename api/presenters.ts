@@ -1,11 +1,17 @@
-import { effectiveStatus, type Ca } from '../src/domain/ca.ts';
+import { crlUrl, effectiveStatus, type Ca } from '../src/domain/ca.ts';
 import type { IssuedCertificate } from '../src/domain/certificate.ts';
+import type { CrlPublicationRecord } from '../src/ports/crl-publication-repository.ts';
 import type { KeyStatus } from '../src/ports/key-store.ts';
+import type { StoredCrl } from '../src/ports/repositories.ts';
 import { certificatePem } from '../src/x509/pem.ts';
+
+/*
+ * Domain objects as the API shows them (api/responses.ts has the shapes).
+ */
 
 const iso = (d: Date | undefined) => d?.toISOString();
 
-/** The CA object of API.md; keyStore also says whether the key can sign now and, if not, why. */
+/** The CA object; keyStore also says whether the key can sign now and, if not, why. */
 export function presentCa(ca: Ca, now: Date, key: KeyStatus) {
   return {
     id: ca.id,
@@ -38,5 +44,25 @@ export function presentCertificate(cert: IssuedCertificate, chain: string) {
     template: cert.template,
     revokedAt: iso(cert.revokedAt),
     revocationReason: cert.revocationReason,
+  };
+}
+
+/** A CA's latest full CRL and its publication targets; url is the full CRL's, the service's own when the CA has no baseUrl. */
+export function presentCrlStatus(ca: Pick<Ca, 'id' | 'revocation'>, crl: Omit<StoredCrl, 'der'>, targets: CrlPublicationRecord[], publicUrl: string) {
+  return {
+    crlNumber: crl.crlNumber.toString(),
+    thisUpdate: crl.thisUpdate.toISOString(),
+    nextUpdate: crl.nextUpdate.toISOString(),
+    revokedCount: crl.revokedCount,
+    url: crlUrl(ca) ?? `${publicUrl.replace(/\/+$/, '')}/crl/${ca.id}.crl`,
+    targets: targets.map((t) => ({
+      target: t.target,
+      partition: t.partition,
+      crlNumber: t.crlNumber.toString(),
+      ok: t.ok,
+      attempts: t.attempts,
+      error: t.error,
+      at: t.at.toISOString(),
+    })),
   };
 }

@@ -47,16 +47,18 @@ const Tags = z
   .record(z.string().min(1).max(128), z.string().max(256))
   .refine((t) => Object.keys(t).length <= 50, 'at most 50 tags');
 
-export const CreateCaSchema = z.strictObject({
-  type: z.enum(['ROOT', 'SUBORDINATE']),
-  subject: SubjectSchema,
-  keyAlgorithm: z.enum(KEY_ALGORITHMS),
-  signingAlgorithm: z.enum(SIGNING_ALGORITHMS).optional(),
-  keyStore: z.strictObject({ type: z.enum(['software', 'pkcs11', 'aws-kms']), keyUri: text(1024).optional() }).optional(),
-  validityDays: z.number().int().min(1).max(36500).optional(),
-  revocation: RevocationSchema.optional(),
-  tags: Tags.optional(),
-});
+/** POST /v1/cas; keyStore.type is one of the key stores the service knows (hsm-adapters/index.ts). */
+export const createCaSchema = (keyStoreTypes: readonly string[]) =>
+  z.strictObject({
+    type: z.enum(['ROOT', 'SUBORDINATE']),
+    subject: SubjectSchema,
+    keyAlgorithm: z.enum(KEY_ALGORITHMS),
+    signingAlgorithm: z.enum(SIGNING_ALGORITHMS).optional(),
+    keyStore: z.strictObject({ type: z.enum(keyStoreTypes as [string, ...string[]]), keyUri: text(1024).optional() }).optional(),
+    validityDays: z.number().int().min(1).max(36500).optional(),
+    revocation: RevocationSchema.optional(),
+    tags: Tags.optional(),
+  });
 
 export const PatchCaSchema = z.strictObject({
   status: z.enum(['ACTIVE', 'DISABLED']).optional(),
@@ -83,6 +85,12 @@ export const IssueSchema = z.strictObject({
 export const RevokeSchema = z.strictObject({
   reason: z.enum(REVOCATION_REASON_NAMES).optional(),
 });
+
+/** ?limit= and ?cursor= of every list (params.ts reads them). */
+export const listParameters = [
+  { name: 'limit', in: 'query' as const, schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
+  { name: 'cursor', in: 'query' as const, description: 'nextCursor of the previous page', schema: { type: 'string' } },
+];
 
 /** Renders zod's issues as one readable sentence for problem+json `detail`. */
 export function describeIssues(error: z.ZodError): string {

@@ -24,16 +24,9 @@ import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import pg from 'pg';
 import { pino } from 'pino';
-import { CrlUpdater } from '../crl/crl-updater.ts';
-import { createKeyStoreRegistry } from '../hsm-adapters/registry.ts';
-import { loadKek } from '../hsm-adapters/software/kek.ts';
-import { SoftwareKeyStore } from '../hsm-adapters/software/software-key-store.ts';
-import { loadConfig } from '../src/config.ts';
 import type { Db } from '../src/db/db.ts';
-import { advisoryJobLock } from '../src/db/job-lock.ts';
 import { createRepos } from '../src/db/repositories/index.ts';
-import { compose, openDatabase, prepareDatabase } from '../src/main.ts';
-import { systemClock } from '../src/ports/clock.ts';
+import { compose, openDatabase, prepareDatabase, serviceConfig } from '../src/main.ts';
 import { SYSTEM_ACTOR } from '../src/services/actor.ts';
 import { toPem } from '../src/x509/pem.ts';
 
@@ -208,7 +201,7 @@ async function main() {
     console.log(`PGlite in ${dataDir} (in this process: its memory counts too)`);
   }
 
-  const config = loadConfig(env);
+  const config = serviceConfig(env);
   const logger = pino({ level: 'warn' });
   const db = await openDatabase(config);
   let server: Server | undefined;
@@ -299,10 +292,7 @@ async function main() {
 
     // The publish itself: CrlUpdater.publish() as the scheduler and POST /v1/cas/{id}/crl call it,
     // wired as compose() wires it.
-    const repos = createRepos(db);
-    const kek = await loadKek({ env: config.kek, file: config.kekFile });
-    const keyStores = createKeyStoreRegistry([new SoftwareKeyStore({ kek, keys: repos.softwareKeys, clock: systemClock })]);
-    const updater = new CrlUpdater({ repos, keyStores, clock: systemClock, lock: advisoryJobLock(db), publicUrl: config.publicUrl, crlPartitionSize: config.crlPartitionSize });
+    const updater = node.crlUpdater;
 
     const runs: { seconds: number; crlNumber: string; entries: number; derBytes: number; baselineRssMB: number; peakRssMB: number; rssGrowthMB: number; rssSamples: number; heapUsedBeforeMB: number }[] = [];
     let maxRssAfterFirst = 0;
@@ -337,7 +327,7 @@ async function main() {
     await sampler.close();
 
     // Check what was stored, as clients will read it.
-    const stored = (await repos.crls.latest(caId, ''))!;
+    const stored = (await createRepos(db).crls.latest(caId, ''))!;
     if (stored.crlNumber.toString() !== runs[runs.length - 1]!.crlNumber) throw new Error(`stored CRL number ${stored.crlNumber} is not the last published`);
     const crlFile = path.join(dataDir, 'bench.crl');
     writeFileSync(crlFile, stored.der);

@@ -85,11 +85,20 @@ export class CrlScheduler {
       });
       this.tasks.set(ca.id, { schedule, task });
     }
-    if (options.publishNow ?? true) this.revoked(ca.id, 0);
+    if (options.publishNow ?? true) this.soon(ca.id, 0);
   }
 
   /** A certificate of this CA was revoked: rebuild its CRL shortly, gathering further revocations. */
-  revoked(caId: string, delay = DEBOUNCE_MS): void {
+  revoked(caId: string): void {
+    this.soon(caId, DEBOUNCE_MS);
+  }
+
+  /** The CA's certificates started naming a new CRL partition: publish at once, so that it is served. */
+  partitionOpened(caId: string): void {
+    this.soon(caId, 0);
+  }
+
+  private soon(caId: string, delay: number): void {
     if (this.stopped || this.pending.has(caId)) return;
     this.pending.set(
       caId,

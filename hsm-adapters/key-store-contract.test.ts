@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { crlToPem } from '../src/x509/crl-encoder.ts';
+import { crlPem } from '../src/x509/pem.ts';
+import { KEY_STORES } from './index.ts';
 import { OpensslPki } from '../test/pki/openssl.ts';
 import { createSoftHsm, type SoftHsm } from '../test/support/softhsm.ts';
 import { startLocalKms, type LocalKms } from '../test/support/local-kms.ts';
@@ -11,8 +12,9 @@ import { startService, type TestService } from '../test/support/service.ts';
  * revoke → CRL; and a ROOT CA whose self-signed certificate, leaves and CRLs all come from the store.
  */
 
+/** How the suite runs one store: the harness of each descriptor in KEY_STORES, by type. */
 interface Adapter {
-  type: 'software' | 'pkcs11' | 'aws-kms';
+  type: string;
   /** Starts what the store needs and returns the service's environment for it. */
   setup(): Promise<Record<string, string>>;
   /** An existing key that a new CA can name by keyUri (EC P-384): made outside the service where the store allows. */
@@ -23,7 +25,7 @@ interface Adapter {
 let hsm: SoftHsm;
 let kms: LocalKms;
 
-const ADAPTERS: Adapter[] = [
+const HARNESSES: Adapter[] = [
   {
     type: 'software',
     setup: async () => ({}),
@@ -62,6 +64,16 @@ const ADAPTERS: Adapter[] = [
   },
 ];
 
+/** Every store the service knows is taken through the contract: a store without a harness here fails. */
+const ADAPTERS = KEY_STORES.map((d) => HARNESSES.find((h) => h.type === d.type) ?? missingHarness(d.type));
+
+function missingHarness(type: string): Adapter {
+  const fail = async (): Promise<never> => {
+    throw new Error(`key store "${type}" is in hsm-adapters/index.ts but has no harness in key-store-contract.test.ts`);
+  };
+  return { type, setup: fail, existingKey: fail, teardown: async () => {} };
+}
+
 describe.each(ADAPTERS)('key store contract: $type', (adapter) => {
   let svc: TestService;
   const pki = new OpensslPki();
@@ -82,7 +94,7 @@ describe.each(ADAPTERS)('key store contract: $type', (adapter) => {
     expect(published.status, published.text).toBe(201);
     const res = await fetch(`${svc.url}/crl/${caId}.crl`);
     expect(res.status).toBe(200);
-    const file = pki.file(`crl-${caId}.pem`, crlToPem(new Uint8Array(await res.arrayBuffer())));
+    const file = pki.file(`crl-${caId}.pem`, crlPem(new Uint8Array(await res.arrayBuffer())));
     expect(pki.run(['crl', '-in', file, '-noout', '-CAfile', issuerFile, '-verify']).out).toContain('verify OK');
     return file;
   }

@@ -1,5 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
+import type { KeyStoreDescriptor } from './ports/key-store.ts';
 
 /** The service configuration, read once from the environment and validated. */
 export interface Config {
@@ -7,9 +8,6 @@ export interface Config {
   host: string;
   databaseUrl?: string;
   dataDir: string;
-  kekFile: string;
-  /** base64; takes precedence over kekFile. Never logged. */
-  kek?: string;
   /** Never logged. */
   bootstrapToken?: string;
   logLevel: string;
@@ -24,10 +22,10 @@ export interface Config {
   crlDir?: string;
   /** Also put every CRL into this S3 or S3-compatible bucket; credentials come from the AWS SDK's chain. */
   crlS3?: { bucket: string; prefix: string; region?: string; endpoint?: string; forcePathStyle: boolean };
-  /** The PKCS#11 key store (PRIVATECA_PKCS11_*), when a module is configured. The PIN is never logged. */
-  pkcs11?: { module: string; tokenLabel?: string; tokenSerial?: string; pin?: string; pinFile?: string; sessions: number; syncSign: boolean };
-  /** The AWS KMS key store, configured when AWS_REGION or AWS_DEFAULT_REGION is set; the rest comes from the AWS chain. */
-  awsKms?: { region: string };
+  /** Every key store the service knows (for key URIs and the API's keyStore.type). */
+  knownKeyStores: readonly KeyStoreDescriptor[];
+  /** The key stores configured on this service, each with the settings its descriptor read. Secrets in them are never logged. */
+  keyStores: { descriptor: KeyStoreDescriptor; settings: unknown }[];
 }
 
 export class ConfigError extends Error {}
@@ -70,29 +68,8 @@ function crlS3Target(env: NodeJS.ProcessEnv): Config['crlS3'] {
   };
 }
 
-/** PRIVATECA_PKCS11_*: module, token by label or serial, and the PIN from the environment or a file. */
-function pkcs11Store(env: NodeJS.ProcessEnv): Config['pkcs11'] {
-  const names = ['PRIVATECA_PKCS11_TOKEN_LABEL', 'PRIVATECA_PKCS11_TOKEN_SERIAL', 'PRIVATECA_PKCS11_PIN', 'PRIVATECA_PKCS11_PIN_FILE', 'PRIVATECA_PKCS11_SESSIONS', 'PRIVATECA_PKCS11_SIGN'];
-  const module = env.PRIVATECA_PKCS11_MODULE || undefined;
-  if (!module) {
-    const stray = names.find((n) => env[n]);
-    if (stray) throw new ConfigError(`${stray} needs PRIVATECA_PKCS11_MODULE (the path of the PKCS#11 library)`);
-    return undefined;
-  }
-  if (!path.isAbsolute(module)) throw new ConfigError('PRIVATECA_PKCS11_MODULE must be an absolute path to the PKCS#11 library (.so)');
-  const tokenLabel = env.PRIVATECA_PKCS11_TOKEN_LABEL || undefined;
-  const tokenSerial = env.PRIVATECA_PKCS11_TOKEN_SERIAL || undefined;
-  if (!tokenLabel && !tokenSerial) throw new ConfigError('PRIVATECA_PKCS11_MODULE needs PRIVATECA_PKCS11_TOKEN_LABEL or PRIVATECA_PKCS11_TOKEN_SERIAL');
-  const pin = env.PRIVATECA_PKCS11_PIN || undefined;
-  const pinFile = env.PRIVATECA_PKCS11_PIN_FILE ? path.resolve(env.PRIVATECA_PKCS11_PIN_FILE) : undefined;
-  if (!pin === !pinFile) throw new ConfigError('PRIVATECA_PKCS11_MODULE needs exactly one of PRIVATECA_PKCS11_PIN and PRIVATECA_PKCS11_PIN_FILE');
-  const sign = env.PRIVATECA_PKCS11_SIGN || 'async';
-  if (sign !== 'async' && sign !== 'sync') throw new ConfigError('PRIVATECA_PKCS11_SIGN must be async or sync');
-  return { module, tokenLabel, tokenSerial, pin, pinFile, sessions: int(env, 'PRIVATECA_PKCS11_SESSIONS', 8, 1, 256), syncSign: sign === 'sync' };
-}
-
 /** Fails fast, with the variable's name, on anything it cannot use. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(env: NodeJS.ProcessEnv, knownKeyStores: readonly KeyStoreDescriptor[]): Config {
   const dataDir = path.resolve(env.PRIVATECA_DATA_DIR || './data');
   const databaseUrl = env.DATABASE_URL || undefined;
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
@@ -110,10 +87,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (env.PRIVATECA_BOOTSTRAP_TOKEN !== undefined && !/^[\x21-\x7e]{1,512}$/.test(env.PRIVATECA_BOOTSTRAP_TOKEN)) {
     throw new ConfigError('PRIVATECA_BOOTSTRAP_TOKEN must be 1 to 512 printable ASCII characters without spaces');
   }
-  const kek = env.PRIVATECA_KEK || undefined;
-  if (kek !== undefined && Buffer.from(kek, 'base64').length !== 32) {
-    throw new ConfigError('PRIVATECA_KEK must be 32 bytes in base64 (44 characters)');
-  }
+  const keyStores = knownKeyStores.flatMap((descriptor) => {
+    let settings: unknown;
+    try {
+      settings = descriptor.readConfig(env, { dataDir });
+    } catch (e) {
+      throw new ConfigError((e as Error).message);
+    }
+    return settings === undefined ? [] : [{ descriptor, settings }];
+  });
   const port = int(env, 'PORT', 8080, 0, 65535);
   const host = env.HOST || '127.0.0.1';
   const publicUrl = env.PRIVATECA_PUBLIC_URL || `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
@@ -126,15 +108,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     crlPartitionSize,
     crlDir: env.PRIVATECA_CRL_DIR ? path.resolve(env.PRIVATECA_CRL_DIR) : undefined,
     crlS3: crlS3Target(env),
-    pkcs11: pkcs11Store(env),
-    awsKms: env.AWS_REGION || env.AWS_DEFAULT_REGION ? { region: (env.AWS_REGION || env.AWS_DEFAULT_REGION)! } : undefined,
+    knownKeyStores,
+    keyStores,
     port,
     host,
     publicUrl,
     databaseUrl,
     dataDir,
-    kekFile: path.resolve(env.PRIVATECA_KEK_FILE || path.join(dataDir, 'kek')),
-    kek,
     bootstrapToken: env.PRIVATECA_BOOTSTRAP_TOKEN || undefined,
     logLevel: level,
     workers,

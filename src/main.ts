@@ -6,17 +6,15 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import cron from 'node-cron';
 import { pino, type Logger } from 'pino';
-import { createApp, createRequestListener } from '../api/app.ts';
+import { createApp, createRequestListener, routes } from '../api/app.ts';
+import type { Route } from '../api/route.ts';
 import { CrlScheduler } from '../crl/crl-scheduler.ts';
 import { CrlUpdater } from '../crl/crl-updater.ts';
 import { CrlTargetQueue } from '../crl/publish-targets.ts';
 import { DirectoryPublisher } from '../crl/publishers/directory.ts';
 import { S3Publisher } from '../crl/publishers/s3.ts';
-import { AwsKmsKeyStore } from '../hsm-adapters/aws-kms/aws-kms-key-store.ts';
+import { KEY_STORES } from '../hsm-adapters/index.ts';
 import { createKeyStoreRegistry } from '../hsm-adapters/registry.ts';
-import { Pkcs11KeyStore, pinReader } from '../hsm-adapters/pkcs11/pkcs11-key-store.ts';
-import { loadKek } from '../hsm-adapters/software/kek.ts';
-import { SoftwareKeyStore } from '../hsm-adapters/software/software-key-store.ts';
 import { loadConfig, type Config } from './config.ts';
 import type { Db } from './db/db.ts';
 import { advisoryJobLock } from './db/job-lock.ts';
@@ -26,16 +24,25 @@ import { createPgliteDb } from './db/pglite-driver.ts';
 import { crlPublicationRepository } from './db/repositories/crl-publication-repository.ts';
 import { createRepos } from './db/repositories/index.ts';
 import type { CrlPublisher } from './ports/crl-publisher.ts';
-import type { KeyStore } from './ports/key-store.ts';
 import { systemClock, type Clock } from './ports/clock.ts';
 import { SYSTEM_ACTOR } from './services/actor.ts';
 import { AuthService } from './services/auth-service.ts';
+import { CaContexts } from './services/ca-contexts.ts';
 import { CaService } from './services/ca-service.ts';
+import { CertificateService } from './services/certificate-service.ts';
 import { IssuanceService } from './services/issuance-service.ts';
 import { RevocationService } from './services/revocation-service.ts';
 
 const BOOTSTRAP_LOCK = 0x70636102;
 const PURGE_LOCK = 0x70636103;
+
+/** The service's configuration from the environment, with every key store the service knows. */
+export const serviceConfig = (env: NodeJS.ProcessEnv = process.env): Config => loadConfig(env, KEY_STORES);
+
+/** Fails fast, before anything is written, on key store settings that cannot work (an unreadable KEK). */
+async function checkKeyStores(config: Config): Promise<void> {
+  for (const { descriptor, settings } of config.keyStores) await descriptor.check?.(settings);
+}
 
 export async function openDatabase(config: Config, poolSize = config.dbPoolSize): Promise<Db> {
   if (config.databaseUrl) return createPgDb({ connectionString: config.databaseUrl, max: poolSize });
@@ -73,19 +80,10 @@ export interface Node {
   cas: CaService;
   issuance: IssuanceService;
   revocation: RevocationService;
+  crlUpdater: CrlUpdater;
+  /** Every HTTP route the app serves (what the OpenAPI document describes). */
+  routes: readonly Route[];
   close(): Promise<void>;
-}
-
-/** The key stores this node offers: software always, PKCS#11 and AWS KMS when configured. */
-function keyStoresFor(config: Config, software: KeyStore): KeyStore[] {
-  const stores = [software];
-  if (config.pkcs11) {
-    const { module, tokenLabel, tokenSerial, sessions, syncSign } = config.pkcs11;
-    stores.push(new Pkcs11KeyStore({ modulePath: module, tokenLabel, tokenSerial, maxSessions: sessions, syncSign, readPin: pinReader(config.pkcs11) }));
-  }
-  // Endpoint and credentials come from the AWS SDK's standard chain (AWS_ENDPOINT_URL_KMS, profiles, roles…).
-  if (config.awsKms) stores.push(new AwsKmsKeyStore({ region: config.awsKms.region }));
-  return stores;
 }
 
 /** Wires one service node: key stores, services and the HTTP app over an open database. */
@@ -93,10 +91,13 @@ export async function compose(options: { db: Db; config: Config; logger: Logger;
   const { db, config, logger } = options;
   const clock = options.clock ?? systemClock;
   const repos = createRepos(db);
-  const kek = await loadKek({ env: config.kek, file: config.kekFile });
-  const keyStores = createKeyStoreRegistry(keyStoresFor(config, new SoftwareKeyStore({ kek, keys: repos.softwareKeys, clock })));
+  const stores = [];
+  for (const { descriptor, settings } of config.keyStores) stores.push(await descriptor.create(settings, { softwareKeys: repos.softwareKeys, clock }));
+  const keyStores = createKeyStoreRegistry(config.knownKeyStores, stores);
+  const contexts = new CaContexts({ cas: repos.cas, keyStores, clock, crlPartitionSize: config.crlPartitionSize });
   const cas = new CaService({ repos, keyStores, clock });
-  const issuance = new IssuanceService({ repos, keyStores, clock, crlPartitionSize: config.crlPartitionSize });
+  const issuance = new IssuanceService({ repos, contexts, clock });
+  const certificates = new CertificateService({ certificates: repos.certificates, contexts });
   const revocation = new RevocationService({ repos, clock });
   const s3 = config.crlS3 ? new S3Publisher(config.crlS3) : undefined;
   const publishers: CrlPublisher[] = [...(config.crlDir ? [new DirectoryPublisher({ dir: config.crlDir })] : []), ...(s3 ? [s3] : [])];
@@ -111,31 +112,47 @@ export async function compose(options: { db: Db; config: Config; logger: Logger;
   });
   const crlUpdater = new CrlUpdater({
     repos,
-    keyStores,
+    signing: contexts,
     clock,
     lock: advisoryJobLock(db),
-    publicUrl: config.publicUrl,
     crlPartitionSize: config.crlPartitionSize,
     // Without extra targets, a CRL is never joined into one buffer.
     targets: publishers.length ? crlTargets : undefined,
   });
   const crlScheduler = new CrlScheduler({ updater: crlUpdater, cas: repos.cas, logger });
   cas.onChange((ca) => {
-    issuance.invalidate(ca.id);
+    contexts.invalidate(ca.id);
     crlScheduler.caChanged(ca);
   });
   revocation.onRevoked((caId) => crlScheduler.revoked(caId));
-  issuance.onPartitionOpened((caId) => crlScheduler.revoked(caId, 0));
+  contexts.onPartitionOpened((caId) => crlScheduler.partitionOpened(caId));
   await crlScheduler.start();
   const auth = new AuthService({ repos, clock });
-  const deps = { logger, clock, repos, auth, cas, issuance, revocation, crls: repos.crls, crlUpdater, crlPublications };
-  const app = createApp(deps);
+  const deps = {
+    logger,
+    clock,
+    repos,
+    auth,
+    cas,
+    certificates,
+    issuance,
+    revocation,
+    crls: repos.crls,
+    crlUpdater,
+    crlPublications,
+    publicUrl: config.publicUrl,
+    keyStoreTypes: config.knownKeyStores.map((d) => d.type),
+  };
+  const appRoutes = routes(deps);
+  const app = createApp(deps, appRoutes);
   return {
     app,
+    routes: appRoutes,
     listener: createRequestListener(deps, app),
     cas,
     issuance,
     revocation,
+    crlUpdater,
     async close() {
       await crlScheduler.stop();
       await crlTargets.idle();
@@ -156,8 +173,8 @@ function listen(listener: Node['listener'], config: Config): Promise<Server> {
 
 /** Runs one node: HTTP on config.port, and the hourly purge of CAs past their restore window. */
 async function runNode(config: Config, logger: Logger, prepare: boolean): Promise<void> {
-  // The KEK first: a missing or unreadable one must stop the start before anything is written.
-  if (prepare) await loadKek({ env: config.kek, file: config.kekFile });
+  // Key stores first: a missing or unreadable KEK must stop the start before anything is written.
+  if (prepare) await checkKeyStores(config);
   const db = await openDatabase(config, Math.max(2, Math.ceil(config.dbPoolSize / config.workers)));
   if (prepare) await prepareDatabase(db, config, logger);
   const node = await compose({ db, config, logger });
@@ -185,7 +202,7 @@ async function runNode(config: Config, logger: Logger, prepare: boolean): Promis
 export async function main(): Promise<void> {
   let config: Config;
   try {
-    config = loadConfig();
+    config = serviceConfig();
   } catch (e) {
     console.error(`privateca: configuration: ${(e as Error).message}`);
     process.exit(2);
@@ -194,7 +211,7 @@ export async function main(): Promise<void> {
   if (config.workers === 1) return runNode(config, logger, true);
   if (cluster.isPrimary) {
     // The KEK file, migrations and bootstrap once, before the workers race for them.
-    await loadKek({ env: config.kek, file: config.kekFile });
+    await checkKeyStores(config);
     const db = await openDatabase(config, 2);
     await prepareDatabase(db, config, logger);
     await db.close();

@@ -1,12 +1,13 @@
-import { Router } from 'express';
 import { invalid } from '../../src/domain/ca-error.ts';
-import type { CaService } from '../../src/services/ca-service.ts';
 import type { Clock } from '../../src/ports/clock.ts';
-import { toPem } from '../../src/x509/pem.ts';
+import type { CaService } from '../../src/services/ca-service.ts';
+import { csrPem } from '../../src/x509/pem.ts';
+import { sendJson } from '../http.ts';
 import { caId, encodeCursor, page, parseBody } from '../params.ts';
-import { sendJson } from '../middleware.ts';
 import { presentCa } from '../presenters.ts';
-import { CreateCaSchema, ImportCertificateSchema, PatchCaSchema } from '../schemas.ts';
+import { CaCertificateResponse, CaListResponse, CaResponse, CsrResponse } from '../responses.ts';
+import { params, query, type Route } from '../route.ts';
+import { ImportCertificateSchema, PatchCaSchema, createCaSchema, listParameters } from '../schemas.ts';
 
 const decodeCaCursor = (raw: unknown) => {
   const c = raw as { t?: unknown; i?: unknown };
@@ -17,66 +18,137 @@ const decodeCaCursor = (raw: unknown) => {
 };
 
 /** /v1/cas: the CA lifecycle. */
-export function casRouter(deps: { cas: CaService; clock: Clock }): Router {
+export function caRoutes(deps: { cas: CaService; clock: Clock; keyStoreTypes: readonly string[] }): Route[] {
   const { cas, clock } = deps;
-  const r = Router();
   const show = async (ca: Parameters<typeof presentCa>[0]) => presentCa(ca, clock.now(), await cas.keyStatus(ca));
+  const CreateCaSchema = createCaSchema(deps.keyStoreTypes);
+  const theCa = { description: 'the CA', schema: CaResponse };
 
-  r.post('/', async (req, res) => {
-    const input = parseBody(CreateCaSchema, req.body);
-    sendJson(res, 201, await show(await cas.create(res.locals.actor, input)));
-  });
-
-  r.get('/', async (req, res) => {
-    const { limit, after } = page(req.query, decodeCaCursor);
-    const items = await cas.list({ limit, after });
-    const last = items.length === limit ? items[items.length - 1] : undefined;
-    sendJson(res, 200, {
-      items: await Promise.all(items.map(show)),
-      nextCursor: last ? encodeCursor({ t: last.createdAt.toISOString(), i: last.id }) : null,
-    });
-  });
-
-  r.get('/:caId', async (req, res) => {
-    sendJson(res, 200, await show(await cas.get(caId(req.params.caId))));
-  });
-
-  r.patch('/:caId', async (req, res) => {
-    const id = caId(req.params.caId);
-    const input = parseBody(PatchCaSchema, req.body);
-    sendJson(res, 200, await show(await cas.patch(res.locals.actor, id, input)));
-  });
-
-  r.delete('/:caId', async (req, res) => {
-    const id = caId(req.params.caId);
-    const raw = req.query.permanentDeletionDays;
-    let days = 30;
-    if (raw !== undefined) {
-      if (typeof raw !== 'string' || !/^[0-9]{1,2}$/.test(raw) || Number(raw) < 7 || Number(raw) > 30) {
-        throw invalid('invalid_permanent_deletion_days', 'permanentDeletionDays is an integer from 7 to 30');
-      }
-      days = Number(raw);
-    }
-    sendJson(res, 200, await show(await cas.delete(res.locals.actor, id, days)));
-  });
-
-  r.post('/:caId/restore', async (req, res) => {
-    sendJson(res, 200, await show(await cas.restore(res.locals.actor, caId(req.params.caId))));
-  });
-
-  r.get('/:caId/csr', async (req, res) => {
-    sendJson(res, 200, { csr: toPem(await cas.getCsr(caId(req.params.caId)), 'CERTIFICATE REQUEST') });
-  });
-
-  r.post('/:caId/certificate', async (req, res) => {
-    const id = caId(req.params.caId);
-    const input = parseBody(ImportCertificateSchema, req.body);
-    sendJson(res, 200, await show(await cas.importCertificate(res.locals.actor, id, input)));
-  });
-
-  r.get('/:caId/certificate', async (req, res) => {
-    sendJson(res, 200, await cas.getCertificate(caId(req.params.caId)));
-  });
-
-  return r;
+  return [
+    {
+      method: 'post',
+      path: '/v1/cas',
+      operation: 'CreateCertificateAuthority',
+      summary: 'Create a ROOT CA (self-signed, ACTIVE at once) or a SUBORDINATE CA (PENDING_CERTIFICATE, with a CSR)',
+      body: CreateCaSchema,
+      responses: { '201': theCa },
+      errors: [503],
+      handler: async (req, res) => {
+        const input = parseBody(CreateCaSchema, req.body);
+        sendJson(res, 201, await show(await cas.create(res.locals.actor, input)));
+      },
+    },
+    {
+      method: 'get',
+      path: '/v1/cas',
+      operation: 'ListCertificateAuthorities',
+      summary: 'List CAs, oldest first',
+      parameters: listParameters,
+      responses: { '200': { description: '{ items, nextCursor }', schema: CaListResponse } },
+      handler: async (req, res) => {
+        const { limit, after } = page(query(req), decodeCaCursor);
+        const items = await cas.list({ limit, after });
+        const last = items.length === limit ? items[items.length - 1] : undefined;
+        sendJson(res, 200, {
+          items: await Promise.all(items.map(show)),
+          nextCursor: last ? encodeCursor({ t: last.createdAt.toISOString(), i: last.id }) : null,
+        });
+      },
+    },
+    {
+      method: 'get',
+      path: '/v1/cas/{caId}',
+      operation: 'DescribeCertificateAuthority',
+      summary: 'Describe a CA, with whether its key can sign now',
+      responses: { '200': theCa },
+      handler: async (req, res) => {
+        sendJson(res, 200, await show(await cas.get(caId(params(req).caId))));
+      },
+    },
+    {
+      method: 'patch',
+      path: '/v1/cas/{caId}',
+      operation: 'UpdateCertificateAuthority',
+      summary: 'Enable or disable a CA, change its CRL settings or its tags',
+      body: PatchCaSchema,
+      responses: { '200': theCa },
+      errors: [409],
+      handler: async (req, res) => {
+        const id = caId(params(req).caId);
+        const input = parseBody(PatchCaSchema, req.body);
+        sendJson(res, 200, await show(await cas.patch(res.locals.actor, id, input)));
+      },
+    },
+    {
+      method: 'delete',
+      path: '/v1/cas/{caId}',
+      operation: 'DeleteCertificateAuthority',
+      summary: 'Delete a CA; it can be restored for permanentDeletionDays',
+      parameters: [
+        { name: 'permanentDeletionDays', in: 'query', schema: { type: 'integer', minimum: 7, maximum: 30, default: 30 } },
+      ],
+      responses: { '200': { description: 'the CA, DELETED, with restorableUntil', schema: CaResponse } },
+      errors: [409],
+      handler: async (req, res) => {
+        const id = caId(params(req).caId);
+        const raw = query(req).permanentDeletionDays;
+        let days = 30;
+        if (raw !== undefined) {
+          if (typeof raw !== 'string' || !/^[0-9]{1,2}$/.test(raw) || Number(raw) < 7 || Number(raw) > 30) {
+            throw invalid('invalid_permanent_deletion_days', 'permanentDeletionDays is an integer from 7 to 30');
+          }
+          days = Number(raw);
+        }
+        sendJson(res, 200, await show(await cas.delete(res.locals.actor, id, days)));
+      },
+    },
+    {
+      method: 'post',
+      path: '/v1/cas/{caId}/restore',
+      operation: 'RestoreCertificateAuthority',
+      summary: 'Restore a DELETED CA to the status it had, while it is restorable',
+      responses: { '200': theCa },
+      errors: [409],
+      handler: async (req, res) => {
+        sendJson(res, 200, await show(await cas.restore(res.locals.actor, caId(params(req).caId))));
+      },
+    },
+    {
+      method: 'get',
+      path: '/v1/cas/{caId}/csr',
+      operation: 'GetCertificateAuthorityCsr',
+      summary: "A subordinate CA's CSR, signed by its own key",
+      responses: { '200': { description: '{ csr }', schema: CsrResponse } },
+      errors: [409],
+      handler: async (req, res) => {
+        sendJson(res, 200, { csr: csrPem(await cas.getCsr(caId(params(req).caId))) });
+      },
+    },
+    {
+      method: 'post',
+      path: '/v1/cas/{caId}/certificate',
+      operation: 'ImportCertificateAuthorityCertificate',
+      summary: "Import a subordinate CA's signed certificate and its chain (first time or renewal), after checking both",
+      body: ImportCertificateSchema,
+      responses: { '200': { description: 'the CA, ACTIVE', schema: CaResponse } },
+      errors: [409, 503],
+      handler: async (req, res) => {
+        const id = caId(params(req).caId);
+        const input = parseBody(ImportCertificateSchema, req.body);
+        sendJson(res, 200, await show(await cas.importCertificate(res.locals.actor, id, input)));
+      },
+    },
+    {
+      method: 'get',
+      path: '/v1/cas/{caId}/certificate',
+      operation: 'GetCertificateAuthorityCertificate',
+      summary: "The CA's certificate and chain",
+      responses: { '200': { description: '{ certificate, chain }', schema: CaCertificateResponse } },
+      errors: [409],
+      handler: async (req, res) => {
+        sendJson(res, 200, await cas.getCertificate(caId(params(req).caId)));
+      },
+    },
+  ];
 }
+

@@ -1,13 +1,14 @@
-import { Router } from 'express';
 import { invalid } from '../../src/domain/ca-error.ts';
 import { parseSerial } from '../../src/domain/serial.ts';
+import type { CertificateService } from '../../src/services/certificate-service.ts';
 import type { IssuanceService } from '../../src/services/issuance-service.ts';
 import type { RevocationService } from '../../src/services/revocation-service.ts';
-import type { CertificateRepository } from '../../src/ports/repositories.ts';
+import { sendJson, type Req, type Res } from '../http.ts';
 import { caId, encodeCursor, page, parseBody } from '../params.ts';
-import { sendJson, type Req, type Res } from '../middleware.ts';
 import { presentCertificate } from '../presenters.ts';
-import { IssueSchema, RevokeSchema } from '../schemas.ts';
+import { CertificateListResponse, CertificateResponse, IssuedResponse } from '../responses.ts';
+import { params, query, type Route } from '../route.ts';
+import { IssueSchema, RevokeSchema, listParameters } from '../schemas.ts';
 
 const decodeSerialCursor = (raw: unknown) => {
   const s = (raw as { s?: unknown }).s;
@@ -15,9 +16,9 @@ const decodeSerialCursor = (raw: unknown) => {
   return parseSerial(s);
 };
 
-/** POST /v1/cas/{caId}/certificates; shared by the router below and the fast path (issue-fast-path.ts). */
-export async function issueCertificate(issuance: IssuanceService, rawCaId: unknown, req: Req, res: Res): Promise<void> {
-  const id = caId(rawCaId);
+/** POST /v1/cas/{caId}/certificates; shared by the route below and the fast path (issue-fast-path.ts). */
+export async function issueCertificate(issuance: IssuanceService, req: Req, res: Res): Promise<void> {
+  const id = caId(params(req).caId);
   const input = parseBody(IssueSchema, req.body);
   const validity = 'days' in input.validity ? input.validity : { notAfter: new Date(input.validity.notAfter) };
   const out = await issuance.issue(res.locals.actor, id, { ...input, validity });
@@ -30,45 +31,69 @@ export async function issueCertificate(issuance: IssuanceService, rawCaId: unkno
   });
 }
 
-/** /v1/cas/:caId/certificates: issuance, lookup, revocation. */
-export function certificatesRouter(deps: {
-  issuance: IssuanceService;
-  revocation: RevocationService;
-  certificates: Pick<CertificateRepository, 'list'>;
-}): Router {
-  const r = Router({ mergeParams: true });
-
-  r.post('/', async (req, res) => {
-    await issueCertificate(deps.issuance, (req.params as Record<string, string>).caId, req, res);
-  });
-
-  r.get('/', async (req, res) => {
-    const id = caId((req.params as Record<string, string>).caId);
-    const status = req.query.status;
-    if (status !== undefined && status !== 'ISSUED' && status !== 'REVOKED') {
-      throw invalid('invalid_status', 'status is ISSUED or REVOKED');
-    }
-    const { limit, after } = page(req.query, decodeSerialCursor);
-    const chain = await deps.issuance.chain(id);
-    const items = await deps.certificates.list(id, { status, limit, afterSerial: after });
-    const last = items.length === limit ? items[items.length - 1] : undefined;
-    sendJson(res, 200, { items: items.map((c) => presentCertificate(c, chain)), nextCursor: last ? encodeCursor({ s: last.serial }) : null });
-  });
-
-  r.get('/:serial', async (req, res) => {
-    const id = caId((req.params as Record<string, string>).caId);
-    const serial = parseSerial(String(req.params.serial));
-    const { cert, chain } = await deps.issuance.get(id, serial);
-    sendJson(res, 200, presentCertificate(cert, chain));
-  });
-
-  r.post('/:serial/revoke', async (req, res) => {
-    const id = caId((req.params as Record<string, string>).caId);
-    const serial = parseSerial(String(req.params.serial));
-    const input = req.body === undefined ? {} : parseBody(RevokeSchema, req.body);
-    const cert = await deps.revocation.revoke(res.locals.actor, id, serial, input.reason ?? 'UNSPECIFIED');
-    sendJson(res, 200, presentCertificate(cert, await deps.issuance.chain(id)));
-  });
-
-  return r;
+/** /v1/cas/{caId}/certificates: issuance, lookup, revocation. */
+export function certificateRoutes(deps: { issuance: IssuanceService; revocation: RevocationService; certificates: CertificateService }): Route[] {
+  return [
+    {
+      method: 'post',
+      path: '/v1/cas/{caId}/certificates',
+      operation: 'IssueCertificate',
+      summary: 'Issue a certificate from a CSR through a template',
+      body: IssueSchema,
+      responses: {
+        '201': { description: 'the certificate, committed with its audit event', schema: IssuedResponse },
+        '200': { description: 'the certificate issued earlier under the same idempotency token and CSR', schema: IssuedResponse },
+      },
+      errors: [409, 503],
+      handler: (req, res) => issueCertificate(deps.issuance, req, res),
+    },
+    {
+      method: 'get',
+      path: '/v1/cas/{caId}/certificates',
+      operation: 'ListCertificates',
+      summary: "List the CA's certificates by serial",
+      parameters: [...listParameters, { name: 'status', in: 'query', schema: { enum: ['ISSUED', 'REVOKED'] } }],
+      responses: { '200': { description: '{ items, nextCursor }', schema: CertificateListResponse } },
+      handler: async (req, res) => {
+        const id = caId(params(req).caId);
+        const q = query(req);
+        const status = q.status;
+        if (status !== undefined && status !== 'ISSUED' && status !== 'REVOKED') throw invalid('invalid_status', 'status is ISSUED or REVOKED');
+        const { limit, after } = page(q, decodeSerialCursor);
+        const items = await deps.certificates.list(id, { status, limit, afterSerial: after });
+        const chain = await deps.certificates.chain(id);
+        const last = items.length === limit ? items[items.length - 1] : undefined;
+        sendJson(res, 200, { items: items.map((c) => presentCertificate(c, chain)), nextCursor: last ? encodeCursor({ s: last.serial }) : null });
+      },
+    },
+    {
+      method: 'get',
+      path: '/v1/cas/{caId}/certificates/{serial}',
+      operation: 'GetCertificate',
+      summary: 'A certificate with its status and chain',
+      responses: { '200': { description: 'the certificate', schema: CertificateResponse } },
+      handler: async (req, res) => {
+        const id = caId(params(req).caId);
+        const { cert, chain } = await deps.certificates.get(id, parseSerial(params(req).serial!));
+        sendJson(res, 200, presentCertificate(cert, chain));
+      },
+    },
+    {
+      method: 'post',
+      path: '/v1/cas/{caId}/certificates/{serial}/revoke',
+      operation: 'RevokeCertificate',
+      summary: 'Revoke a certificate with an RFC 5280 reason; it is in the served CRLs within 5 seconds',
+      body: RevokeSchema,
+      optionalBody: true,
+      responses: { '200': { description: 'the certificate, REVOKED', schema: CertificateResponse } },
+      errors: [409],
+      handler: async (req, res) => {
+        const id = caId(params(req).caId);
+        const serial = parseSerial(params(req).serial!);
+        const input = req.body === undefined ? {} : parseBody(RevokeSchema, req.body);
+        const cert = await deps.revocation.revoke(res.locals.actor, id, serial, input.reason ?? 'UNSPECIFIED');
+        sendJson(res, 200, presentCertificate(cert, await deps.certificates.chain(id)));
+      },
+    },
+  ];
 }

@@ -1,41 +1,45 @@
-import { Router, type Request, type Response } from 'express';
 import { CaError, notFound } from '../../src/domain/ca-error.ts';
-import type { CaService } from '../../src/services/ca-service.ts';
-import type { CrlRepository, StoredCrl } from '../../src/ports/repositories.ts';
-import type { CrlPublicationRepository } from '../../src/ports/crl-publication-repository.ts';
 import type { Clock } from '../../src/ports/clock.ts';
+import type { CrlPublicationRepository } from '../../src/ports/crl-publication-repository.ts';
+import type { CrlRepository, StoredCrl } from '../../src/ports/repositories.ts';
+import type { CaService } from '../../src/services/ca-service.ts';
 import type { CrlUpdater } from '../../crl/crl-updater.ts';
-import { sendProblem } from '../errors.ts';
-import { sendJson } from '../middleware.ts';
+import { sendJson, type Req, type Res } from '../http.ts';
 import { caId } from '../params.ts';
+import { presentCrlStatus } from '../presenters.ts';
+import { CrlStatusResponse } from '../responses.ts';
+import { params, type Route } from '../route.ts';
 
 /** Longest a client may cache a CRL, however far nextUpdate is: revocations should reach it soon. */
 const MAX_AGE_CAP = 300;
 
+const DER_CRL = { 'application/pkix-crl': { description: 'the CRL, DER (RFC 5280)', binary: true } };
+
 /**
- * GET /crl/{caId}.crl: public, plain HTTP, DER. The ETag names the CRL number; If-None-Match is
- * compared here rather than by Express's freshness check, which a client's `no-cache` defeats.
+ * GET /crl/{caId}.crl and /crl/{caId}/{partition}.crl: public, plain HTTP, DER. The ETag names the
+ * CRL number; If-None-Match is compared here rather than by Express's freshness check, which a
+ * client's `no-cache` defeats.
  */
-export function crlPublicRouter(deps: { crls: Pick<CrlRepository, 'latest' | 'latestInfo'>; cas: CaService; clock: Clock }): Router {
-  const r = Router();
+export function crlPublicRoutes(deps: { crls: Pick<CrlRepository, 'latest' | 'latestInfo'>; cas: CaService; clock: Clock }): Route[] {
   const cache = new Map<string, StoredCrl>();
 
-  const serve = async (req: Request, res: Response, rawId: string, partition: string) => {
+  const serve = async (req: Req, res: Res, rawId: string, partition: string) => {
     const id = caId(rawId);
     const ca = await deps.cas.get(id).catch((e: unknown) => {
       if (e instanceof CaError && e.code === 'ca_not_found') return undefined;
       throw e;
     });
     const info = ca?.revocation.crl.enabled ? await deps.crls.latestInfo(id, partition) : undefined;
-    if (!info) return sendProblem(res, 404, 'crl_not_found', `CA ${id} has no CRL`);
+    if (!info) throw notFound('crl_not_found', `CA ${id} has no CRL`);
+    const etag = (c: Omit<StoredCrl, 'der'>) => `"${id}-${partition || 'full'}-${c.crlNumber}"`;
     const headers = (c: Omit<StoredCrl, 'der'>) => {
       const maxAge = Math.floor((c.nextUpdate.getTime() - deps.clock.now().getTime()) / 1000);
-      res.setHeader('ETag', `"${id}-${partition || 'full'}-${c.crlNumber}"`);
+      res.setHeader('ETag', etag(c));
       res.setHeader('Last-Modified', c.thisUpdate.toUTCString());
       res.setHeader('Cache-Control', `public, max-age=${Math.max(0, Math.min(MAX_AGE_CAP, maxAge))}`);
     };
     const inm = req.headers['if-none-match'];
-    if (inm && inm.split(',').some((t) => t.trim() === `"${id}-${partition || 'full'}-${info.crlNumber}"` || t.trim() === '*')) {
+    if (inm && inm.split(',').some((t) => t.trim() === etag(info) || t.trim() === '*')) {
       headers(info);
       res.statusCode = 304;
       res.end();
@@ -53,51 +57,79 @@ export function crlPublicRouter(deps: { crls: Pick<CrlRepository, 'latest' | 'la
     res.writeHead(200, { 'Content-Type': 'application/pkix-crl', 'Content-Length': hit.der.length });
     res.end(hit.der);
   };
-  r.get('/crl/:file', async (req, res) => {
-    const m = /^([0-9a-f-]{36})\.crl$/.exec(req.params.file);
-    if (!m) return sendProblem(res, 404, 'crl_not_found', 'no such CRL');
-    await serve(req, res, m[1]!, '');
-  });
-  r.get('/crl/:caId/:file', async (req, res) => {
-    const m = /^([a-z0-9-]{1,32})\.crl$/.exec(req.params.file);
-    if (!m) return sendProblem(res, 404, 'crl_not_found', 'no such CRL');
-    await serve(req, res, req.params.caId, m[1]!);
-  });
-  return r;
+
+  const responses = {
+    '200': { description: 'the latest CRL', alternatives: DER_CRL },
+    '304': { description: 'If-None-Match names the latest CRL' },
+  };
+  const ifNoneMatch = [{ name: 'If-None-Match', in: 'header' as const, schema: { type: 'string' } }];
+  return [
+    {
+      method: 'get',
+      path: '/crl/{caId}.crl',
+      operation: 'GetCrl',
+      summary: "The CA's current full CRL (no Issuing Distribution Point)",
+      public: true,
+      parameters: ifNoneMatch,
+      responses,
+      handler: (req, res) => serve(req, res, params(req).caId!, ''),
+    },
+    {
+      method: 'get',
+      path: '/crl/{caId}/{partition}.crl',
+      operation: 'GetPartitionCrl',
+      summary: "A partition's CRL, with a critical Issuing Distribution Point naming its URL",
+      public: true,
+      parameters: ifNoneMatch,
+      responses,
+      handler: async (req, res) => {
+        const partition = params(req).partition!;
+        if (!/^[a-z0-9-]{1,32}$/.test(partition)) throw notFound('crl_not_found', 'no such CRL partition');
+        await serve(req, res, params(req).caId!, partition);
+      },
+    },
+  ];
 }
 
 /**
- * POST/GET /v1/cas/{caId}/crl: API.md's fields, plus `targets`, the latest outcome of each
- * publication target (directory, S3) per partition, so that a failing target is visible.
+ * POST/GET /v1/cas/{caId}/crl: the latest full CRL's number, times and URL, plus `targets`, the latest
+ * outcome of each publication target (directory, S3) per partition, so that a failing target is visible.
  */
-export function crlAdminRouter(deps: {
+export function crlAdminRoutes(deps: {
   crls: Pick<CrlRepository, 'latestInfo'>;
   cas: CaService;
   updater: CrlUpdater;
   publications: Pick<CrlPublicationRepository, 'list'>;
-}): Router {
-  const r = Router({ mergeParams: true });
-  const targets = async (id: string) =>
-    (await deps.publications.list(id)).map((t) => ({
-      target: t.target,
-      partition: t.partition,
-      crlNumber: t.crlNumber.toString(),
-      ok: t.ok,
-      attempts: t.attempts,
-      error: t.error,
-      at: t.at.toISOString(),
-    }));
-  r.post('/', async (req, res) => {
-    const id = caId((req.params as Record<string, string>).caId);
-    const crl = await deps.updater.publish(id);
-    sendJson(res, 201, { ...deps.updater.info(await deps.cas.get(id), crl!), targets: await targets(id) });
-  });
-  r.get('/', async (req, res) => {
-    const id = caId((req.params as Record<string, string>).caId);
-    const ca = await deps.cas.get(id);
-    const info = await deps.crls.latestInfo(id, '');
-    if (!info) throw notFound('crl_not_found', `CA ${id} has published no CRL yet`);
-    sendJson(res, 200, { ...deps.updater.info(ca, info), targets: await targets(id) });
-  });
-  return r;
+  publicUrl: string;
+}): Route[] {
+  const status = { description: 'the latest full CRL and the publication targets', schema: CrlStatusResponse };
+  return [
+    {
+      method: 'post',
+      path: '/v1/cas/{caId}/crl',
+      operation: 'PublishCrl',
+      summary: 'Publish new CRLs now (every partition too)',
+      responses: { '201': status },
+      errors: [409, 503],
+      handler: async (req, res) => {
+        const id = caId(params(req).caId);
+        const crl = await deps.updater.publish(id);
+        sendJson(res, 201, presentCrlStatus(await deps.cas.get(id), crl!, await deps.publications.list(id), deps.publicUrl));
+      },
+    },
+    {
+      method: 'get',
+      path: '/v1/cas/{caId}/crl',
+      operation: 'DescribeCrl',
+      summary: "The CA's latest full CRL: number, times, entries, URL, publication targets",
+      responses: { '200': status },
+      handler: async (req, res) => {
+        const id = caId(params(req).caId);
+        const ca = await deps.cas.get(id);
+        const info = await deps.crls.latestInfo(id, '');
+        if (!info) throw notFound('crl_not_found', `CA ${id} has published no CRL yet`);
+        sendJson(res, 200, presentCrlStatus(ca, info, await deps.publications.list(id), deps.publicUrl));
+      },
+    },
+  ];
 }

@@ -14,22 +14,28 @@ export type CaErrorKind =
 
 /**
  * An error whose `code` is stable and machine-readable and whose `detail` is safe to show to the
- * caller. Anything that is not a CaError is an internal error and is never shown.
+ * caller. Anything that is not a CaError is an internal error and is never shown. `extra` holds
+ * further members of the problem document (the `errors` of a validation failure, say), equally safe.
  */
 export class CaError extends Error {
   readonly kind: CaErrorKind;
   readonly code: string;
   readonly detail: string;
+  readonly extra?: Readonly<Record<string, unknown>>;
 
-  constructor(kind: CaErrorKind, code: string, detail: string, options?: { cause?: unknown }) {
+  constructor(kind: CaErrorKind, code: string, detail: string, options?: { cause?: unknown; extra?: Record<string, unknown> }) {
     super(`${code}: ${detail}`, options);
     this.name = 'CaError';
     this.kind = kind;
     this.code = code;
     this.detail = detail;
+    if (options?.extra) this.extra = options.extra;
   }
 }
 
-export const invalid = (code: string, detail: string) => new CaError('invalid_request', code, detail);
+export const invalid = (code: string, detail: string, extra?: Record<string, unknown>) => new CaError('invalid_request', code, detail, { extra });
 export const notFound = (code: string, detail: string) => new CaError('not_found', code, detail);
 export const conflict = (code: string, detail: string) => new CaError('conflict', code, detail);
+/** The resource is in a state that does not allow the operation (API.md: 409 invalid_state). */
+export const invalidState = (detail: string) => new CaError('invalid_state', 'invalid_state', detail);
+export const unavailable = (code: string, detail: string) => new CaError('unavailable', code, detail);

@@ -75,10 +75,3 @@ export function crlUrl(ca: Pick<Ca, 'id' | 'revocation'>, partition?: string): s
   const base = crl.baseUrl.replace(/\/+$/, '');
   return partition ? `${base}/crl/${ca.id}/${partition}.crl` : `${base}/crl/${ca.id}.crl`;
 }
-
-/** True when the CA's certificates each name a partition CRL. */
-export const isPartitioned = (ca: Pick<Ca, 'revocation'>): boolean =>
-  ca.revocation.crl.enabled && ca.revocation.crl.partitioned && !!ca.revocation.crl.baseUrl;
-
-/** Partition names: p0, p1, … (API.md: [a-z0-9-]{1,32}). */
-export const partitionName = (n: number, size: number): string => `p${Math.floor(n / size)}`;

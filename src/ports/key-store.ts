@@ -1,10 +1,7 @@
 import type { KeyAlgorithm, SigningAlgorithm } from '../domain/key-algorithm.ts';
+import type { Clock } from './clock.ts';
+import type { SoftwareKeyRepository } from './repositories.ts';
 
-/**
- * Signs with one private key that stays inside its key store.
- * `sign` returns the signature exactly as X.509 carries it: DER ECDSA-Sig-Value for EC keys,
- * the PKCS#1 v1.5 signature for RSA keys. Adapters whose device returns raw r||s convert in one place.
- */
 /**
  * What a Signer signs: one byte string, or several whose concatenation is signed (a CRL of a million
  * entries is 45 MB in pieces; joining them would cost that much memory again), given at once or as
@@ -14,6 +11,11 @@ import type { KeyAlgorithm, SigningAlgorithm } from '../domain/key-algorithm.ts'
  */
 export type SignInput = Uint8Array | readonly Uint8Array[] | AsyncIterable<Uint8Array>;
 
+/**
+ * Signs with one private key that stays inside its key store.
+ * `sign` returns the signature exactly as X.509 carries it: DER ECDSA-Sig-Value for EC keys,
+ * the PKCS#1 v1.5 signature for RSA keys. Adapters whose device returns raw r||s convert in one place.
+ */
 export interface Signer {
   readonly keyUri: string;
   readonly keyAlgorithm: KeyAlgorithm;
@@ -60,4 +62,32 @@ export interface KeyStoreRegistry {
   /** Throws CaError key_store_unavailable when the type is unknown or not configured. */
   forType(type: string): KeyStore;
   forUri(keyUri: string): KeyStore;
+}
+
+/** What a key store adapter may use from the service when it is created. */
+export interface KeyStoreContext {
+  /** The software key store keeps its sealed keys here. */
+  softwareKeys: SoftwareKeyRepository;
+  clock: Clock;
+}
+
+/**
+ * How a key store adapter plugs into the service: its type (as the API names it), its key URI
+ * scheme, how it reads its configuration and how it is made. Each adapter folder exports one, and
+ * hsm-adapters/index.ts lists them; configuration, the API schema, the registry and the contract
+ * suite all take the list from there.
+ */
+export interface KeyStoreDescriptor<C = unknown> {
+  readonly type: string;
+  /** The key URI scheme, without the colon (`software`, `pkcs11`, `awskms`). */
+  readonly scheme: string;
+  /**
+   * Reads the store's settings from the environment: undefined when the store is not configured
+   * (it is then refused at CA creation with 400 key_store_unavailable). Throws an Error whose
+   * message names the variable when a setting cannot be used. Never logs a secret.
+   */
+  readConfig(env: NodeJS.ProcessEnv, service: { dataDir: string }): C | undefined;
+  /** Fails fast at start, before anything is written, when the configuration cannot work (an unreadable KEK). */
+  check?(config: C): Promise<void>;
+  create(config: C, context: KeyStoreContext): Promise<KeyStore>;
 }

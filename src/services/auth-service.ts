@@ -25,7 +25,7 @@ export class AuthService {
     if (!bearer) throw new CaError('unauthenticated', 'unauthenticated', 'an Authorization: Bearer token is required');
     const key = hashToken(bearer);
     const k = key.toString('base64');
-    const now = Date.now();
+    const now = this.deps.clock.now().getTime();
     let hit = this.cache.get(k);
     if (!hit || hit.until < now) {
       const token = await this.deps.repos.tokens.findByHash(key);

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { CaError, conflict, invalid, notFound } from '../domain/ca-error.ts';
+import { CaError, invalid, invalidState, notFound } from '../domain/ca-error.ts';
 import { DEFAULT_CRL, effectiveStatus, type Ca, type CaSubject, type CaType, type CrlConfig, type StoredCaStatus } from '../domain/ca.ts';
 import { checkSigningAlgorithm, KEY_ALGORITHM_INFO, type KeyAlgorithm, type SigningAlgorithm } from '../domain/key-algorithm.ts';
 import { newSerial, serialHex } from '../domain/serial.ts';
@@ -136,7 +136,7 @@ export class CaService {
 
   async getCsr(id: string): Promise<Buffer> {
     const ca = await this.get(id);
-    if (!ca.csrDer) throw conflict('invalid_state', `CA ${id} is a ROOT CA and has no CSR`);
+    if (!ca.csrDer) throw invalidState(`CA ${id} is a ROOT CA and has no CSR`);
     return ca.csrDer;
   }
 
@@ -150,8 +150,8 @@ export class CaService {
     const cert = certs[0]!;
     const chain = parseCertificates(input.chain, 'invalid_chain', 'chain');
     const ca = await this.get(id);
-    if (ca.type === 'ROOT') throw conflict('invalid_state', 'a ROOT CA signs its own certificate; nothing can be imported');
-    if (ca.status === 'DELETED') throw conflict('invalid_state', `CA ${id} is DELETED`);
+    if (ca.type === 'ROOT') throw invalidState('a ROOT CA signs its own certificate; nothing can be imported');
+    if (ca.status === 'DELETED') throw invalidState(`CA ${id} is DELETED`);
 
     const signer = await this.deps.keyStores.forUri(ca.keyUri).getSigner(ca.keyUri);
     if (!samePublicKey(cert.spkiDer, signer.publicKeySpki)) {
@@ -167,7 +167,7 @@ export class CaService {
     const path = await buildPath(cert, chain, now);
 
     return this.mutate(actor, id, (current) => {
-      if (current.status === 'DELETED') throw conflict('invalid_state', `CA ${id} is DELETED`);
+      if (current.status === 'DELETED') throw invalidState(`CA ${id} is DELETED`);
       const next: Ca = {
         ...current,
         status: current.status === 'PENDING_CERTIFICATE' ? 'ACTIVE' : current.status,
@@ -190,18 +190,18 @@ export class CaService {
 
   async getCertificate(id: string): Promise<{ certificate: string; chain: string }> {
     const ca = await this.get(id);
-    if (!ca.certificateDer) throw conflict('invalid_state', `CA ${id} has no certificate yet (PENDING_CERTIFICATE)`);
+    if (!ca.certificateDer) throw invalidState(`CA ${id} has no certificate yet (PENDING_CERTIFICATE)`);
     return { certificate: certificatePem(ca.certificateDer), chain: ca.chainPem };
   }
 
   async patch(actor: Actor, id: string, input: PatchCaInput): Promise<Ca> {
     return this.mutate(actor, id, (ca, now) => {
       const status = effectiveStatus(ca, now);
-      if (status === 'DELETED') throw conflict('invalid_state', `CA ${id} is DELETED; restore it first`);
+      if (status === 'DELETED') throw invalidState(`CA ${id} is DELETED; restore it first`);
       const next: Ca = { ...ca, updatedAt: now };
       if (input.status !== undefined) {
         if (status === 'PENDING_CERTIFICATE' || status === 'EXPIRED') {
-          throw conflict('invalid_state', `the status of a ${status} CA cannot be changed`);
+          throw invalidState(`the status of a ${status} CA cannot be changed`);
         }
         next.status = input.status;
       }
@@ -217,7 +217,7 @@ export class CaService {
 
   async delete(actor: Actor, id: string, permanentDeletionDays: number): Promise<Ca> {
     return this.mutate(actor, id, (ca, now) => {
-      if (ca.status === 'DELETED') throw conflict('invalid_state', `CA ${id} is already DELETED`);
+      if (ca.status === 'DELETED') throw invalidState(`CA ${id} is already DELETED`);
       const restorableUntil = new Date(now.getTime() + permanentDeletionDays * DAY);
       return {
         next: { ...ca, status: 'DELETED', previousStatus: ca.status, restorableUntil, updatedAt: now },
@@ -229,8 +229,8 @@ export class CaService {
 
   async restore(actor: Actor, id: string): Promise<Ca> {
     return this.mutate(actor, id, (ca, now) => {
-      if (ca.status !== 'DELETED') throw conflict('invalid_state', `CA ${id} is not DELETED`);
-      if (!ca.restorableUntil || ca.restorableUntil <= now) throw conflict('invalid_state', `CA ${id} can no longer be restored`);
+      if (ca.status !== 'DELETED') throw invalidState(`CA ${id} is not DELETED`);
+      if (!ca.restorableUntil || ca.restorableUntil <= now) throw invalidState(`CA ${id} can no longer be restored`);
       const status = (ca.previousStatus ?? 'DISABLED') as StoredCaStatus;
       return {
         next: { ...ca, status, previousStatus: undefined, restorableUntil: undefined, updatedAt: now },

@@ -1,4 +1,4 @@
-import { conflict, notFound } from '../domain/ca-error.ts';
+import { conflict, invalidState, notFound } from '../domain/ca-error.ts';
 import type { IssuedCertificate } from '../domain/certificate.ts';
 import type { RevocationReason } from '../domain/revocation-reason.ts';
 import type { Clock } from '../ports/clock.ts';
@@ -24,7 +24,7 @@ export class RevocationService {
     const revoked = await this.deps.repos.tx(async (r) => {
       const ca = await r.cas.get(caId);
       if (!ca) throw notFound('ca_not_found', `no CA ${caId}`);
-      if (ca.status === 'DELETED') throw conflict('invalid_state', `CA ${caId} is DELETED; restore it to revoke its certificates`);
+      if (ca.status === 'DELETED') throw invalidState(`CA ${caId} is DELETED; restore it to revoke its certificates`);
       if (!(await r.certificates.revoke(caId, serial, at, reason))) {
         const cert = await r.certificates.get(caId, serial);
         if (!cert) throw notFound('certificate_not_found', `CA ${caId} issued no certificate with serial ${serial}`);

@@ -17,13 +17,10 @@
  */
 import { SIGNING_ALGORITHM_INFO, type SigningAlgorithm } from '../domain/key-algorithm.ts';
 import { REVOCATION_REASONS, type RevocationReason } from '../domain/revocation-reason.ts';
-import { checkSubjectAltName } from './csr.ts';
-import { TAG, boolean, octetString, oid, readTlv, sequence, timeSize, tlv, tlvSize, writeHeader, writeTime } from './der.ts';
-import { prepareIssuer } from './leaf-encoder.ts';
-import { toPem } from './pem.ts';
-
-const OID_CRL_NUMBER = '2.5.29.20';
-const OID_ISSUING_DISTRIBUTION_POINT = '2.5.29.28';
+import { TAG, readTlv, signatureFieldsSize, timeSize, tlv, tlvSize, writeHeader, writeSignatureFields, writeTime } from './der.ts';
+import { extension, issuingDistributionPointExtension } from './extensions.ts';
+import { readIssuerCertificate, signatureAlgorithmFor, type IssuerCertificate } from './issuer.ts';
+import { OID } from './oids.ts';
 
 /** version Version ::= INTEGER { v2(1) } (RFC 5280 5.1.2.1: MUST be present when extensions are used). */
 const VERSION_V2 = Uint8Array.of(TAG.INTEGER, 0x01, 0x01);
@@ -75,22 +72,23 @@ export interface CrlIssuer {
 }
 
 /**
- * Reads the issuer Name and key identifier from the CA certificate and encodes the signature
- * AlgorithmIdentifier once. Throws when the certificate is not a CA certificate or when the signing
- * algorithm does not fit its key (a CaError `signing_algorithm_mismatch`).
+ * Reads the issuer Name and key identifier from the CA certificate (DER, or as readIssuerCertificate
+ * read it) and encodes the signature AlgorithmIdentifier once. Throws when the certificate is not a
+ * CA certificate or when the signing algorithm does not fit its key (a CaError `signing_algorithm_mismatch`).
  */
-export function prepareCrlIssuer(caCertDer: Uint8Array, signingAlgorithm: SigningAlgorithm): CrlIssuer {
+export function prepareCrlIssuer(caCert: Uint8Array | IssuerCertificate, signingAlgorithm: SigningAlgorithm): CrlIssuer {
   // The CRL's issuer, AKI and signature AlgorithmIdentifier are exactly those the CA puts into the
-  // certificates it issues; one reader of the CA certificate keeps them identical.
-  const ctx = prepareIssuer({ issuerCertDer: caCertDer, signingAlgorithm });
+  // certificates it issues: both come from the one reading of the CA certificate in issuer.ts.
+  const ca = caCert instanceof Uint8Array ? readIssuerCertificate(caCert) : caCert;
+  const sigAlgDer = signatureAlgorithmFor(ca, signingAlgorithm);
   return {
     kind: 'crl-issuer',
     signingAlgorithm,
-    issuerNameDer: ctx.issuerNameDer,
-    authorityKeyIdentifier: ctx.authorityKeyIdentifier,
-    sigAlgDer: ctx.sigAlgDer,
-    tbsHead: Buffer.concat([VERSION_V2, ctx.sigAlgDer, ctx.issuerNameDer]),
-    akiExtDer: ctx.akiExtDer,
+    issuerNameDer: ca.subjectDer,
+    authorityKeyIdentifier: ca.keyIdentifier,
+    sigAlgDer,
+    tbsHead: Buffer.concat([VERSION_V2, sigAlgDer, ca.subjectDer]),
+    akiExtDer: ca.akiExtDer,
   };
 }
 
@@ -349,17 +347,8 @@ function tbsLayout(issuer: CrlIssuer, o: CrlFields) {
   const { thisUpdate, nextUpdate, crlNumber, entries, issuingDistributionPointUrl: idpUrl } = o;
   if (!Number.isFinite(thisUpdate.getTime()) || !Number.isFinite(nextUpdate.getTime())) throw new Error('invalid thisUpdate or nextUpdate');
   if (!(nextUpdate.getTime() > thisUpdate.getTime())) throw new Error('nextUpdate must be later than thisUpdate');
-  const crlNumberExt = extension(OID_CRL_NUMBER, false, crlNumberInteger(crlNumber));
-  let idpExt: Uint8Array = new Uint8Array(0);
-  if (idpUrl !== undefined) {
-    checkSubjectAltName({ type: 'uri', value: idpUrl });
-    // IssuingDistributionPoint ::= SEQUENCE { distributionPoint [0] DistributionPointName OPTIONAL, ... }
-    // with DistributionPointName ::= CHOICE { fullName [0] GeneralNames, ... }: the outer [0] tags a
-    // CHOICE and so is EXPLICIT; fullName [0] is IMPLICIT over a SEQUENCE, hence constructed (as in
-    // the certificates' CRL distribution point). GeneralName uniformResourceIdentifier is [6] IA5String.
-    const uri = tlv(0x86, Buffer.from(idpUrl, 'latin1'));
-    idpExt = extension(OID_ISSUING_DISTRIBUTION_POINT, true, sequence(tlv(0xa0, tlv(0xa0, uri))));
-  }
+  const crlNumberExt = extension(OID.crlNumber, false, crlNumberInteger(crlNumber));
+  const idpExt = idpUrl !== undefined ? issuingDistributionPointExtension(idpUrl) : new Uint8Array(0);
   const extsLen = issuer.akiExtDer.length + crlNumberExt.length + idpExt.length;
   const extsSeqLen = tlvSize(extsLen);
   const entriesLen = entries.byteLength;
@@ -413,16 +402,12 @@ export function encodeTbsCertListPieces(issuer: CrlIssuer, o: CrlFields): CrlPie
 export function assembleCrlPieces(issuer: CrlIssuer, tbs: CrlPieces, signature: Uint8Array): CrlPieces {
   checkSignature(issuer, signature);
   const tbsLen = tbs.head.length + tbs.entriesLength + tbs.tail.length;
-  const bitStringLen = signature.length + 1;
-  const len = tbsLen + issuer.sigAlgDer.length + tlvSize(bitStringLen);
+  const len = tbsLen + signatureFieldsSize(issuer.sigAlgDer, signature);
   const head = Buffer.allocUnsafe(tlvSize(len) - len + tbs.head.length);
   head.set(tbs.head, writeHeader(head, 0, TAG.SEQUENCE, len));
-  const tail = Buffer.allocUnsafe(tbs.tail.length + issuer.sigAlgDer.length + tlvSize(bitStringLen));
+  const tail = Buffer.allocUnsafe(tbs.tail.length + signatureFieldsSize(issuer.sigAlgDer, signature));
   tail.set(tbs.tail, 0);
-  tail.set(issuer.sigAlgDer, tbs.tail.length);
-  let p = writeHeader(tail, tbs.tail.length + issuer.sigAlgDer.length, TAG.BIT_STRING, bitStringLen);
-  tail[p++] = 0; // no unused bits
-  tail.set(signature, p);
+  writeSignatureFields(tail, tbs.tail.length, issuer.sigAlgDer, signature);
   return { head, entries: tbs.entries, entriesLength: tbs.entriesLength, tail };
 }
 
@@ -449,9 +434,7 @@ export function assembleCrl(issuer: CrlIssuer, tbs: Uint8Array, signature: Uint8
     throw new Error('tbs is not a single TBSCertList SEQUENCE');
   }
   checkSignature(issuer, signature);
-  const sigAlg = issuer.sigAlgDer;
-  const bitStringLen = signature.length + 1;
-  const len = tbs.length + sigAlg.length + tlvSize(bitStringLen);
+  const len = tbs.length + signatureFieldsSize(issuer.sigAlgDer, signature);
   const headerSize = tlvSize(len) - len;
 
   let out: Buffer;
@@ -470,23 +453,8 @@ export function assembleCrl(issuer: CrlIssuer, tbs: Uint8Array, signature: Uint8
     out.set(tbs, p);
     p += tbs.length;
   }
-  out.set(sigAlg, p);
-  p += sigAlg.length;
-  p = writeHeader(out, p, TAG.BIT_STRING, bitStringLen);
-  out[p++] = 0; // no unused bits
-  out.set(signature, p);
+  writeSignatureFields(out, p, issuer.sigAlgDer, signature);
   return out;
-}
-
-/** PEM with the label OpenSSL 3 requires (`X509 CRL`, RFC 7468 section 9), not the older `CRL`. */
-export function crlToPem(der: Uint8Array): string {
-  return toPem(der, 'X509 CRL');
-}
-
-/** Extension ::= SEQUENCE { extnID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING }. */
-function extension(id: string, critical: boolean, value: Uint8Array): Uint8Array {
-  // DER omits a BOOLEAN equal to its DEFAULT (X.690 11.5).
-  return critical ? sequence(oid(id), boolean(true), octetString(value)) : sequence(oid(id), octetString(value));
 }
 
 /** CRLNumber ::= INTEGER (0..MAX), at most 20 octets (RFC 5280 5.2.3). */

@@ -340,21 +340,25 @@ export function timeSize(d: Date): number {
  * always with seconds; milliseconds are dropped because RFC 5280 forbids fractional seconds.
  */
 export function writeTime(out: Uint8Array, offset: number, d: Date): number {
-  const ms = d.getTime();
-  if (!Number.isFinite(ms)) throw new Error('invalid date');
+  const y = d.getUTCFullYear();
+  return writeTimeAs(out, offset, d, !(y >= 1950 && y <= 2049));
+}
+
+/** UTCTime (YYMMDDHHMMSSZ) or GeneralizedTime (YYYYMMDDHHMMSSZ) for `d` at `offset`. */
+function writeTimeAs(out: Uint8Array, offset: number, d: Date, generalized: boolean): number {
+  if (!Number.isFinite(d.getTime())) throw new Error('invalid date');
   const y = d.getUTCFullYear();
   if (y < 0 || y > 9999) throw new Error(`year ${y} cannot be encoded in a certificate`);
   let o = offset;
-  if (y >= 1950 && y <= 2049) {
-    out[o++] = TAG.UTC_TIME;
-    out[o++] = 13;
-    o = put2(out, o, y % 100);
-  } else {
+  if (generalized) {
     out[o++] = TAG.GENERALIZED_TIME;
     out[o++] = 15;
     o = put2(out, o, Math.floor(y / 100));
-    o = put2(out, o, y % 100);
+  } else {
+    out[o++] = TAG.UTC_TIME;
+    out[o++] = 13;
   }
+  o = put2(out, o, y % 100);
   o = put2(out, o, d.getUTCMonth() + 1);
   o = put2(out, o, d.getUTCDate());
   o = put2(out, o, d.getUTCHours());
@@ -378,25 +382,27 @@ export function utcTime(d: Date): Uint8Array {
   return time(d);
 }
 
-/** GeneralizedTime for `d`, whatever the year (RFC 5280 wants UTCTime before 2050; see `time`). */
+/** GeneralizedTime for `d`, whatever the year (RFC 5280 wants UTCTime before 2050; see `time`; OCSP uses this). */
 export function generalizedTime(d: Date): Uint8Array {
-  const ms = d.getTime();
-  if (!Number.isFinite(ms)) throw new Error('invalid date');
-  const y = d.getUTCFullYear();
-  if (y < 0 || y > 9999) throw new Error(`year ${y} cannot be encoded`);
   const out = Buffer.allocUnsafe(17);
-  let o = 0;
-  out[o++] = TAG.GENERALIZED_TIME;
-  out[o++] = 15;
-  o = put2(out, o, Math.floor(y / 100));
-  o = put2(out, o, y % 100);
-  o = put2(out, o, d.getUTCMonth() + 1);
-  o = put2(out, o, d.getUTCDate());
-  o = put2(out, o, d.getUTCHours());
-  o = put2(out, o, d.getUTCMinutes());
-  o = put2(out, o, d.getUTCSeconds());
-  out[o] = 0x5a;
+  writeTimeAs(out, 0, d, true);
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signed structures (Certificate, CertificateList, BasicOCSPResponse)
+// ---------------------------------------------------------------------------------------------
+
+/** Size of `signatureAlgorithm AlgorithmIdentifier, signature BIT STRING` after a signed structure's TBS. */
+export const signatureFieldsSize = (sigAlg: Uint8Array, signature: Uint8Array): number => sigAlg.length + tlvSize(signature.length + 1);
+
+/** Writes the signature AlgorithmIdentifier and the signature as a BIT STRING with no unused bits; returns the offset after. */
+export function writeSignatureFields(out: Uint8Array, offset: number, sigAlg: Uint8Array, signature: Uint8Array): number {
+  out.set(sigAlg, offset);
+  let o = writeHeader(out, offset + sigAlg.length, TAG.BIT_STRING, signature.length + 1);
+  out[o++] = 0;
+  out.set(signature, o);
+  return o + signature.length;
 }
 
 function put2(out: Uint8Array, o: number, v: number): number {

@@ -6,9 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { pino } from 'pino';
-import { loadConfig } from '../../src/config.ts';
 import type { Db } from '../../src/db/db.ts';
-import { compose, openDatabase, prepareDatabase, type Node } from '../../src/main.ts';
+import { compose, openDatabase, prepareDatabase, serviceConfig, type Node } from '../../src/main.ts';
 
 export type Driver = 'pg' | 'pglite';
 export const DRIVERS: Driver[] = ['pg', 'pglite'];
@@ -69,7 +68,7 @@ export async function startService(driver: Driver, env: Record<string, string> =
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'privateca-test-'));
   const pgdb = driver === 'pg' ? await createTestDatabase() : undefined;
   const token = 'pca_test_' + randomBytes(16).toString('hex');
-  const config = loadConfig({
+  const config = serviceConfig({
     PRIVATECA_DATA_DIR: dataDir,
     PRIVATECA_BOOTSTRAP_TOKEN: token,
     LOG_LEVEL: 'silent',

@@ -14,13 +14,13 @@ import {
   RevokedEntriesWriter,
   assembleCrl,
   assembleCrlPieces,
-  crlToPem,
   encodeTbsCertList,
   encodeTbsCertListPieces,
   prepareCrlIssuer,
   type CrlIssuer,
 } from '../../src/x509/crl-encoder.ts';
 import { TAG, readChildren, readTlv, tlvSize, valueOf, type Tlv } from '../../src/x509/der.ts';
+import { crlPem } from '../../src/x509/pem.ts';
 import { OPENSSL_REASON } from '../pki/openssl.ts';
 
 const subtle = webcrypto.subtle as unknown as SubtleCrypto;
@@ -138,7 +138,7 @@ function buildCrl(ca: TestCa, o: CrlOptions = {}) {
     ...(o.idp !== undefined ? { issuingDistributionPointUrl: o.idp } : {}),
   });
   const der = assembleCrl(ca.issuer, tbs, signTbs(ca, tbs));
-  return { der, tbs, writer: w, pem: writeFile('crl.pem', crlToPem(der)) };
+  return { der, tbs, writer: w, pem: writeFile('crl.pem', crlPem(der)) };
 }
 
 /** The TBSCertList's children and the revoked entries' children, read with our strict DER reader. */
@@ -487,9 +487,9 @@ describe('CRL encoder cross-checked against openssl and @peculiar/x509', () => {
     expect(opensslAny('verify', '-crl_check', '-CAfile', ca.pem, '-CRLfile', pem, cert).out).toContain('certificate revoked');
   });
 
-  it('ok/crlToPem writes BEGIN X509 CRL with 64-column base64 that decodes to the DER', () => {
+  it('ok/crlPem writes BEGIN X509 CRL with 64-column base64 that decodes to the DER', () => {
     const { der } = buildCrl(cas[0]!, { entries: sampleEntries() });
-    const pem = crlToPem(der);
+    const pem = crlPem(der);
     expect(pem.startsWith('-----BEGIN X509 CRL-----\n')).toBe(true);
     expect(pem.endsWith('-----END X509 CRL-----\n')).toBe(true);
     const body = pem.split('\n').slice(1, -2);
@@ -538,7 +538,7 @@ describe('CRL encoder cross-checked against openssl and @peculiar/x509', () => {
     expect(w.count).toBe(n);
     const tbs = encodeTbsCertList(ca.issuer, { thisUpdate, nextUpdate, crlNumber: 200_000n, entries: w });
     const der = assembleCrl(ca.issuer, tbs, signTbs(ca, tbs));
-    const pem = writeFile('big.pem', crlToPem(der));
+    const pem = writeFile('big.pem', crlPem(der));
 
     const { entries } = walk(der);
     expect(entries).toHaveLength(n);
@@ -579,7 +579,7 @@ describe('CRL encoder cross-checked against openssl and @peculiar/x509', () => {
       new Set([`180f${Buffer.from('20770506070809Z').toString('hex')}300c300a0603551d1504030a0101`]),
     );
     // (@peculiar/x509 refuses a CRL this size by default: "Maximum ASN.1 node count exceeded".)
-    expectVerifyOk(writeFile('max.pem', crlToPem(der)), ca);
+    expectVerifyOk(writeFile('max.pem', crlPem(der)), ca);
   });
 });
 
@@ -722,7 +722,7 @@ describe('a CRL in pieces (how the updater stores and signs large CRLs)', () => 
     const crl = assembleCrlPieces(ca.issuer, pieces, signature);
     const joined = Buffer.concat([crl.head, ...crl.entries, crl.tail]);
     expect(hex(joined)).toBe(hex(assembleCrl(ca.issuer, tbs, signature)));
-    expectVerifyOk(writeFile(`pieces-${n}.pem`, crlToPem(joined)), ca);
+    expectVerifyOk(writeFile(`pieces-${n}.pem`, crlPem(joined)), ca);
   });
 
   it('ok/ a writer that releases what takeCompleted hands out: taken chunks + the rest join to the same CRL, which openssl verifies', () => {
@@ -750,7 +750,7 @@ describe('a CRL in pieces (how the updater stores and signs large CRLs)', () => 
     const crl = assembleCrlPieces(ca.issuer, pieces, signature);
     const joined = Buffer.concat([crl.head, ...stored, ...crl.entries, crl.tail]);
     expect(hex(joined)).toBe(hex(assembleCrl(ca.issuer, tbs, signature)));
-    expectVerifyOk(writeFile('released-pieces.pem', crlToPem(joined)), ca);
+    expectVerifyOk(writeFile('released-pieces.pem', crlPem(joined)), ca);
     // The contiguous encoder cannot copy entries it no longer has.
     expect(() => encodeTbsCertList(ca.issuer, { ...fields, entries: releasing })).toThrow(/released/);
   });

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CaError } from '../../src/domain/ca-error.ts';
-import { formatIpAddress, isDnsName, parseCsr, parseIpAddress, type ParsedCsr } from '../../src/x509/csr.ts';
+import { parseCsr, type ParsedCsr } from '../../src/x509/csr.ts';
+import { formatIpAddress, isDnsName, parseIpAddress } from '../../src/x509/general-name.ts';
 import { TAG, bitString, nullDer, octetString, oid, sequence, set, tlv } from '../../src/x509/der.ts';
 
 const subtle = webcrypto.subtle as unknown as SubtleCrypto;

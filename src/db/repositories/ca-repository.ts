@@ -2,11 +2,41 @@ import type { Ca } from '../../domain/ca.ts';
 import type { CaRepository } from '../../ports/repositories.ts';
 import { bytes, type Queryable } from '../db.ts';
 
-const COLUMNS = `id, type, status, previous_status, subject, key_algorithm, signing_algorithm, key_store_type,
-  key_uri, csr, certificate, chain, serial, not_before, not_after, cert_version, partition_blocks, revocation, tags, created_at,
-  updated_at, restorable_until`;
-
 type Row = Record<string, any>;
+
+/**
+ * The columns of a CA, each with how it is written; `mutable` ones are written by save(). The
+ * counters other statements move (partition_blocks, crl_number) are never written back from a CA
+ * read earlier.
+ */
+const FIELDS: { column: string; value: (ca: Ca) => unknown; mutable?: true }[] = [
+  { column: 'id', value: (ca) => ca.id },
+  { column: 'type', value: (ca) => ca.type },
+  { column: 'status', value: (ca) => ca.status, mutable: true },
+  { column: 'previous_status', value: (ca) => ca.previousStatus ?? null, mutable: true },
+  { column: 'subject', value: (ca) => JSON.stringify(ca.subject) },
+  { column: 'key_algorithm', value: (ca) => ca.keyAlgorithm },
+  { column: 'signing_algorithm', value: (ca) => ca.signingAlgorithm },
+  { column: 'key_store_type', value: (ca) => ca.keyStoreType },
+  { column: 'key_uri', value: (ca) => ca.keyUri },
+  { column: 'csr', value: (ca) => ca.csrDer ?? null, mutable: true },
+  { column: 'certificate', value: (ca) => ca.certificateDer ?? null, mutable: true },
+  { column: 'chain', value: (ca) => ca.chainPem, mutable: true },
+  { column: 'serial', value: (ca) => ca.serial ?? null, mutable: true },
+  { column: 'not_before', value: (ca) => ca.notBefore ?? null, mutable: true },
+  { column: 'not_after', value: (ca) => ca.notAfter ?? null, mutable: true },
+  { column: 'cert_version', value: (ca) => ca.certVersion, mutable: true },
+  { column: 'partition_blocks', value: (ca) => ca.partitionBlocks },
+  { column: 'revocation', value: (ca) => JSON.stringify(ca.revocation), mutable: true },
+  { column: 'tags', value: (ca) => JSON.stringify(ca.tags), mutable: true },
+  { column: 'created_at', value: (ca) => ca.createdAt },
+  { column: 'updated_at', value: (ca) => ca.updatedAt, mutable: true },
+  { column: 'restorable_until', value: (ca) => ca.restorableUntil ?? null, mutable: true },
+];
+const COLUMNS = FIELDS.map((f) => f.column).join(', ');
+const INSERT = `INSERT INTO cas (${COLUMNS}) VALUES (${FIELDS.map((_, i) => `$${i + 1}`).join(', ')})`;
+const MUTABLE = FIELDS.filter((f) => f.mutable);
+const SAVE = `UPDATE cas SET ${MUTABLE.map((f, i) => `${f.column} = $${i + 2}`).join(', ')} WHERE id = $1`;
 
 const opt = <T>(v: T | null | undefined): T | undefined => (v === null ? undefined : v);
 
@@ -37,38 +67,11 @@ function toCa(r: Row): Ca {
   };
 }
 
-const values = (ca: Ca): unknown[] => [
-  ca.id,
-  ca.type,
-  ca.status,
-  ca.previousStatus ?? null,
-  JSON.stringify(ca.subject),
-  ca.keyAlgorithm,
-  ca.signingAlgorithm,
-  ca.keyStoreType,
-  ca.keyUri,
-  ca.csrDer ?? null,
-  ca.certificateDer ?? null,
-  ca.chainPem,
-  ca.serial ?? null,
-  ca.notBefore ?? null,
-  ca.notAfter ?? null,
-  ca.certVersion,
-  ca.partitionBlocks,
-  JSON.stringify(ca.revocation),
-  JSON.stringify(ca.tags),
-  ca.createdAt,
-  ca.updatedAt,
-  ca.restorableUntil ?? null,
-];
 
 export function caRepository(q: Queryable): CaRepository {
   return {
     async insert(ca) {
-      await q.query(
-        `INSERT INTO cas (${COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22)`,
-        values(ca),
-      );
+      await q.query(INSERT, FIELDS.map((f) => f.value(ca)));
     },
     async get(id, options) {
       const r = await q.query<Row>(`SELECT ${COLUMNS} FROM cas WHERE id = $1${options?.forUpdate ? ' FOR UPDATE' : ''}`, [id]);
@@ -84,27 +87,7 @@ export function caRepository(q: Queryable): CaRepository {
       return r.rows.map(toCa);
     },
     async save(ca) {
-      await q.query(
-        `UPDATE cas SET status=$2, previous_status=$3, csr=$4, certificate=$5, chain=$6, serial=$7, not_before=$8,
-           not_after=$9, cert_version=$10, revocation=$11, tags=$12, updated_at=$13, restorable_until=$14
-         WHERE id=$1`,
-        [
-          ca.id,
-          ca.status,
-          ca.previousStatus ?? null,
-          ca.csrDer ?? null,
-          ca.certificateDer ?? null,
-          ca.chainPem,
-          ca.serial ?? null,
-          ca.notBefore ?? null,
-          ca.notAfter ?? null,
-          ca.certVersion,
-          JSON.stringify(ca.revocation),
-          JSON.stringify(ca.tags),
-          ca.updatedAt,
-          ca.restorableUntil ?? null,
-        ],
-      );
+      await q.query(SAVE, [ca.id, ...MUTABLE.map((f) => f.value(ca))]);
     },
     async listVersions() {
       const r = await q.query<Row>('SELECT id, updated_at FROM cas');

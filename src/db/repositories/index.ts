@@ -3,12 +3,10 @@ import type { Db, Queryable } from '../db.ts';
 import { caRepository } from './ca-repository.ts';
 import { certificateRepository } from './certificate-repository.ts';
 import { crlRepository } from './crl-repository.ts';
-import {
-  auditRepository,
-  idempotencyRepository,
-  softwareKeyRepository,
-  tokenRepository,
-} from './other-repositories.ts';
+import { auditRepository } from './audit-repository.ts';
+import { idempotencyRepository } from './idempotency-repository.ts';
+import { softwareKeyRepository } from './software-key-repository.ts';
+import { tokenRepository } from './token-repository.ts';
 
 function bind(db: Db, q: Queryable, inTx: boolean): Repos {
   return {

@@ -14,14 +14,14 @@ import { parseCsr } from '../../src/x509/csr.ts';
 import { octetString, oid, sequence } from '../../src/x509/der.ts';
 import {
   assembleCertificate,
-  encodeSanDer,
   encodeTbsCertificate,
-  keyUsageBitString,
   prepareIssuer,
   prepareProfile,
   type IssuerContext,
   type LeafFields,
-} from '../../src/x509/leaf-encoder.ts';
+} from '../../src/x509/certificate-encoder.ts';
+import { keyUsageBitString } from '../../src/x509/extensions.ts';
+import { encodeSanDer } from '../../src/x509/general-name.ts';
 
 const subtle = webcrypto.subtle as unknown as SubtleCrypto;
 const CRL_URL = 'http://crl.example.internal/ca/3f2a.crl';

@@ -1,0 +1,31 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Actor } from '../src/services/actor.ts';
+
+/*
+ * The request and response types the handlers use: Node's own API plus `locals`, so that the same
+ * code serves the Express app and the issuance fast path (issue-fast-path.ts).
+ */
+export type Req = IncomingMessage & { body?: unknown };
+export type Res = ServerResponse & { locals: { requestId: string; actor: Actor } };
+export type Next = (err?: unknown) => void;
+export type Handler = (req: Req, res: Res, next: Next) => void | Promise<void>;
+
+export const pathOf = (req: IncomingMessage): string => (req.url ?? '/').split('?')[0]!;
+
+/** JSON without Express's res.json machinery (content negotiation, ETag, JSONP): the hot path's reply. */
+export function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  sendBody(res, status, 'application/json; charset=utf-8', JSON.stringify(value));
+}
+
+/** A complete answer with its Content-Type and Content-Length. */
+export function sendBody(res: ServerResponse, status: number, contentType: string, body: string | Uint8Array): void {
+  res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': typeof body === 'string' ? Buffer.byteLength(body) : body.length });
+  res.end(body);
+}
+
+declare module 'express-serve-static-core' {
+  interface Locals {
+    requestId: string;
+    actor: Actor;
+  }
+}

@@ -1,0 +1,107 @@
+import { z } from 'zod';
+import { KEY_ALGORITHMS, SIGNING_ALGORITHMS } from '../src/domain/key-algorithm.ts';
+import { REVOCATION_REASON_NAMES } from '../src/domain/revocation-reason.ts';
+
+/*
+ * The shapes of the answers, for the OpenAPI document (openapi.ts) and for the tests that check
+ * every answer against it. Presenters (presenters.ts) produce them.
+ */
+
+const time = z.iso.datetime().describe('RFC 3339, UTC');
+const serial = z.string().regex(/^([0-9a-f]{2})+$/).describe('lowercase hex of the serial, two digits per octet');
+const pem = (what: string) => z.string().describe(`PEM: ${what}`);
+
+export const ProblemResponse = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    code: z.string().regex(/^[a-z][a-z0-9_]*$/).describe('stable, machine-readable'),
+    requestId: z.string().optional(),
+  })
+  .describe('RFC 9457 problem details');
+
+export const CrlSettings = z.object({
+  enabled: z.boolean(),
+  validityHours: z.number().int(),
+  schedule: z.string(),
+  baseUrl: z.string().optional(),
+  partitioned: z.boolean(),
+});
+
+export const CaResponse = z.object({
+  id: z.uuid(),
+  type: z.enum(['ROOT', 'SUBORDINATE']),
+  status: z.enum(['PENDING_CERTIFICATE', 'ACTIVE', 'DISABLED', 'EXPIRED', 'DELETED']),
+  subject: z.record(z.string(), z.string()),
+  keyAlgorithm: z.enum(KEY_ALGORITHMS),
+  signingAlgorithm: z.enum(SIGNING_ALGORITHMS),
+  keyStore: z.object({
+    type: z.string(),
+    status: z.enum(['AVAILABLE', 'UNAVAILABLE']).describe('whether the key can sign now'),
+    reason: z.string().optional().describe('why not, when UNAVAILABLE'),
+  }),
+  serial: serial.optional(),
+  notBefore: time.optional(),
+  notAfter: time.optional(),
+  revocation: z.object({ crl: CrlSettings }),
+  tags: z.record(z.string(), z.string()),
+  createdAt: time,
+  updatedAt: time,
+  restorableUntil: time.optional(),
+});
+
+const list = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item), nextCursor: z.string().nullable() });
+
+export const CaListResponse = list(CaResponse);
+export const CsrResponse = z.object({ csr: pem('CERTIFICATE REQUEST') });
+export const CaCertificateResponse = z.object({ certificate: pem('CERTIFICATE'), chain: pem('the issuer first, the root last; "" for a ROOT') });
+
+export const IssuedResponse = z.object({
+  serial,
+  certificate: pem('CERTIFICATE'),
+  chain: pem("the issuing CA's certificate, then its chain"),
+  notBefore: time,
+  notAfter: time,
+});
+
+export const CertificateResponse = z.object({
+  serial,
+  status: z.enum(['ISSUED', 'REVOKED']),
+  certificate: pem('CERTIFICATE'),
+  chain: pem("the issuing CA's certificate, then its chain"),
+  notBefore: time,
+  notAfter: time,
+  subject: z.string().describe('RFC 4514'),
+  template: z.string(),
+  revokedAt: time.optional(),
+  revocationReason: z.enum(REVOCATION_REASON_NAMES).optional(),
+});
+
+export const CertificateListResponse = list(CertificateResponse);
+
+export const CrlStatusResponse = z.object({
+  crlNumber: z.string().regex(/^[0-9]+$/).describe('decimal'),
+  thisUpdate: time,
+  nextUpdate: time,
+  revokedCount: z.number().int(),
+  url: z.string().describe("the full CRL's URL"),
+  targets: z
+    .array(
+      z.object({
+        target: z.string(),
+        partition: z.string().describe("'' for the full CRL"),
+        crlNumber: z.string(),
+        ok: z.boolean(),
+        attempts: z.number().int(),
+        error: z.string().optional(),
+        at: time,
+      }),
+    )
+    .describe('the latest outcome of each publication target (directory, S3)'),
+});
+
+export const HealthResponse = z.object({ status: z.literal('ok') });
+
+export const OpenApiResponse = z.looseObject({ openapi: z.literal('3.1.0'), info: z.looseObject({}), paths: z.record(z.string(), z.unknown()) });

@@ -1,0 +1,58 @@
+import type { Router } from 'express';
+import type { z } from 'zod';
+import type { Handler, Req } from './http.ts';
+
+/** One response of a route, as the OpenAPI document describes it. */
+export interface ResponseSpec {
+  description: string;
+  /** The JSON body's shape (application/json). */
+  schema?: z.ZodType;
+  /** Other representations the route answers with, by media type (Accept negotiation). */
+  alternatives?: Record<string, { description: string; binary?: boolean }>;
+}
+
+/** An OpenAPI parameter object (query parameters; path parameters are derived from the path). */
+export interface ParameterSpec {
+  name: string;
+  in: 'query' | 'header';
+  description?: string;
+  schema: object;
+  required?: boolean;
+}
+
+/**
+ * One HTTP route: what the app mounts and what the OpenAPI document says, from the same object, so
+ * that the two cannot drift apart (test/e2e/openapi.test.ts checks every route the app serves).
+ */
+export interface Route {
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
+  /** OpenAPI path template, e.g. `/v1/cas/{caId}`. */
+  path: string;
+  /** The operation's name; for /v1 routes, the action of the principals' policies (`privateca:` + it). */
+  operation: string;
+  summary: string;
+  /** Needs no bearer token (health, the OpenAPI document, CRLs). */
+  public?: boolean;
+  body?: z.ZodType;
+  /** The body may be left out (revoke: the reason defaults). */
+  optionalBody?: boolean;
+  parameters?: ParameterSpec[];
+  responses: Record<string, ResponseSpec>;
+  /** Error statuses this route may answer besides those every route of its kind may (openapi.ts adds those). */
+  errors?: number[];
+  handler: Handler;
+}
+
+/** The path parameters of a request, as Express decoded them (the fast path sets them too). */
+export const params = (req: Req): Record<string, string> => (req as Req & { params?: Record<string, string> }).params ?? {};
+
+/** The query string as Express parsed it ('simple' parser: strings and arrays of strings). */
+export const query = (req: Req): Record<string, unknown> => ((req as Req & { query?: unknown }).query as Record<string, unknown>) ?? {};
+
+/** Mounts routes on an Express router (authentication and the body reader run before, for all of /v1). */
+export function mount(router: Router, routes: readonly Route[]): void {
+  for (const r of routes) {
+    const path = r.path.replace(/\{([A-Za-z]+)\}/g, ':$1');
+    router[r.method](path, r.handler as unknown as Parameters<Router['get']>[1]);
+  }
+}

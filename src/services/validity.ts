@@ -1,0 +1,24 @@
+import { invalid } from '../domain/ca-error.ts';
+
+const DAY = 86_400_000;
+/** notBefore is set this far in the past, for relying parties whose clocks run a little behind. */
+const BACKDATE = 60_000;
+
+export type Validity = { days: number } | { notAfter: Date };
+
+/**
+ * A leaf's validity in whole seconds (RFC 5280 has no fractions): notBefore backdated 60 s, never
+ * before the CA's own notBefore; notAfter from a number of days or a time, in the future and never
+ * past the CA's notAfter (400 validity_exceeds_ca).
+ */
+export function leafValidity(validity: Validity, ca: { notBefore: Date; notAfter: Date }, now: Date): { notBefore: Date; notAfter: Date } {
+  const nowSec = Math.floor(now.getTime() / 1000) * 1000;
+  const notBefore = new Date(Math.max(nowSec - BACKDATE, ca.notBefore.getTime()));
+  const notAfter =
+    'days' in validity ? new Date(nowSec + validity.days * DAY) : new Date(Math.floor(validity.notAfter.getTime() / 1000) * 1000);
+  if (notAfter.getTime() <= now.getTime()) throw invalid('invalid_validity', 'validity.notAfter must be in the future');
+  if (notAfter > ca.notAfter) {
+    throw invalid('validity_exceeds_ca', `notAfter ${notAfter.toISOString()} is past the CA's notAfter ${ca.notAfter.toISOString()}`);
+  }
+  return { notBefore, notAfter };
+}
