@@ -1,20 +1,14 @@
-import type { z } from 'zod';
 import { invalid } from '../src/domain/ca-error.ts';
-import { describeIssues } from './schemas.ts';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** CA ids are lowercase UUIDs; anything else is 400 invalid_id. */
+/**
+ * CA ids are UUIDs, which compare case-insensitively (RFC 4122 3): an upper-case one names the same
+ * CA and is returned in the canonical lower case. Anything else is 400 invalid_id.
+ */
 export function caId(value: unknown): string {
-  if (typeof value !== 'string' || !UUID.test(value)) throw invalid('invalid_id', 'a CA id is a lowercase UUID');
-  return value;
-}
-
-export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infer<T> {
-  if (body === undefined) throw invalid('invalid_request', 'a JSON body is required');
-  const r = schema.safeParse(body);
-  if (!r.success) throw invalid('invalid_request', describeIssues(r.error));
-  return r.data;
+  if (typeof value !== 'string' || !UUID.test(value)) throw invalid('invalid_id', 'a CA id is a UUID, e.g. 0b4e7f3c-5d2a-4c1e-9f6b-2a8d3e4f5a6b');
+  return value.toLowerCase();
 }
 
 /** ?limit= (default 100, 1..1000) and ?cursor= (opaque, from nextCursor). */

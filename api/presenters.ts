@@ -3,6 +3,7 @@ import type { IssuedCertificate } from '../src/domain/certificate.ts';
 import type { CrlPublicationRecord } from '../src/ports/crl-publication-repository.ts';
 import type { KeyStatus } from '../src/ports/key-store.ts';
 import type { StoredCrl } from '../src/ports/repositories.ts';
+import { subjectAltNamesOf } from '../src/x509/certificate-fields.ts';
 import { certificatePem } from '../src/x509/pem.ts';
 
 /*
@@ -32,18 +33,38 @@ export function presentCa(ca: Ca, now: Date, key: KeyStatus) {
   };
 }
 
-export function presentCertificate(cert: IssuedCertificate, chain: string) {
+/** A certificate's subjectAltNames by kind, as requests name them (keyGeneration.subjectAlternativeNames); kinds without a name are left out. */
+export function presentSubjectAltNames(der: Uint8Array): { dnsNames?: string[]; ipAddresses?: string[]; emailAddresses?: string[]; uris?: string[] } {
+  const out: Record<string, string[]> = {};
+  for (const san of subjectAltNamesOf(der)) (out[SAN_KEYS[san.type]] ??= []).push(san.value);
+  return out;
+}
+
+const SAN_KEYS = { dns: 'dnsNames', ip: 'ipAddresses', email: 'emailAddresses', uri: 'uris' } as const;
+
+/** A list item: light (no chain, and the PEM only when asked for), so that a page of a thousand stays small. */
+export function presentCertificateItem(cert: IssuedCertificate, options: { withPem: boolean }) {
   return {
     serial: cert.serial,
     status: cert.status,
-    certificate: certificatePem(cert.der),
-    chain,
+    subject: cert.subject,
+    subjectAlternativeNames: presentSubjectAltNames(cert.der),
+    template: cert.template,
     notBefore: cert.notBefore.toISOString(),
     notAfter: cert.notAfter.toISOString(),
-    subject: cert.subject,
-    template: cert.template,
+    issuedAt: cert.issuedAt.toISOString(),
     revokedAt: iso(cert.revokedAt),
     revocationReason: cert.revocationReason,
+    ...(options.withPem ? { certificate: certificatePem(cert.der) } : {}),
+  };
+}
+
+/** One certificate with its chain. */
+export function presentCertificate(cert: IssuedCertificate, chain: string) {
+  return {
+    ...presentCertificateItem(cert, { withPem: true }),
+    certificate: certificatePem(cert.der),
+    chain,
   };
 }
 
@@ -54,7 +75,7 @@ export function presentCrlStatus(ca: Pick<Ca, 'id' | 'revocation'>, crl: Omit<St
     thisUpdate: crl.thisUpdate.toISOString(),
     nextUpdate: crl.nextUpdate.toISOString(),
     revokedCount: crl.revokedCount,
-    url: crlUrl(ca) ?? `${publicUrl.replace(/\/+$/, '')}/crl/${ca.id}.crl`,
+    url: crlUrl(ca, publicUrl) ?? `${publicUrl.replace(/\/+$/, '')}/crl/${ca.id}.crl`,
     targets: targets.map((t) => ({
       target: t.target,
       partition: t.partition,

@@ -50,6 +50,7 @@ export const CaResponse = z.object({
   createdAt: time,
   updatedAt: time,
   restorableUntil: time.optional(),
+  warnings: z.array(z.string()).optional().describe('when the CA was just created or changed: what its settings will get wrong'),
 });
 
 const list = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item), nextCursor: z.string().nullable() });
@@ -66,20 +67,36 @@ export const IssuedResponse = z.object({
   notAfter: time,
 });
 
-export const CertificateResponse = z.object({
+export const SubjectAltNamesResponse = z
+  .object({
+    dnsNames: z.array(z.string()).optional(),
+    ipAddresses: z.array(z.string()).optional(),
+    emailAddresses: z.array(z.string()).optional(),
+    uris: z.array(z.string()).optional(),
+  })
+  .describe('the subjectAltName entries by kind; kinds without one are left out');
+
+/** A list item: no chain, the PEM only with include=certificate. */
+export const CertificateItemResponse = z.object({
   serial,
   status: z.enum(['ISSUED', 'REVOKED']),
-  certificate: pem('CERTIFICATE'),
-  chain: pem("the issuing CA's certificate, then its chain"),
+  subject: z.string().describe('RFC 4514'),
+  subjectAlternativeNames: SubjectAltNamesResponse,
+  template: z.string(),
   notBefore: time,
   notAfter: time,
-  subject: z.string().describe('RFC 4514'),
-  template: z.string(),
+  issuedAt: time,
   revokedAt: time.optional(),
   revocationReason: z.enum(REVOCATION_REASON_NAMES).optional(),
+  certificate: pem('CERTIFICATE').optional().describe('with include=certificate'),
 });
 
-export const CertificateListResponse = list(CertificateResponse);
+export const CertificateResponse = CertificateItemResponse.extend({
+  certificate: pem('CERTIFICATE'),
+  chain: pem("the issuing CA's certificate, then its chain"),
+});
+
+export const CertificateListResponse = list(CertificateItemResponse);
 
 export const CrlStatusResponse = z.object({
   crlNumber: z.string().regex(/^[0-9]+$/).describe('decimal'),

@@ -2,6 +2,7 @@ import cron from 'node-cron';
 import { z } from 'zod';
 import { KEY_ALGORITHMS, SIGNING_ALGORITHMS } from '../src/domain/key-algorithm.ts';
 import { REVOCATION_REASON_NAMES } from '../src/domain/revocation-reason.ts';
+import type { Validity } from '../src/services/validity.ts';
 
 /*
  * Request schemas: validated at the edge, they also produce the OpenAPI document (openapi.ts).
@@ -43,9 +44,16 @@ export const CrlSchema = z.strictObject({
 
 export const RevocationSchema = z.strictObject({ crl: CrlSchema.optional() });
 
-const Tags = z
-  .record(z.string().min(1).max(128), z.string().max(256))
-  .refine((t) => Object.keys(t).length <= 50, 'at most 50 tags');
+/**
+ * Tag keys as AWS allows them (letters, digits, spaces and _.:/=+-@, up to 128), never one that a
+ * JavaScript object cannot hold as data (`__proto__` would be dropped silently); they also name
+ * policy condition keys (privateca:ResourceTag/{key}).
+ */
+const TagKey = z
+  .string()
+  .regex(/^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u, 'a tag key: 1 to 128 letters, digits, spaces or _.:/=+-@')
+  .refine((k) => k !== '__proto__', 'a tag key other than "__proto__"');
+export const Tags = z.record(TagKey, z.string().max(256)).refine((t) => Object.keys(t).length <= 50, 'at most 50 tags');
 
 /** POST /v1/cas; keyStore.type is one of the key stores the service knows (hsm-adapters/index.ts). */
 export const createCaSchema = (keyStoreTypes: readonly string[]) =>
@@ -71,13 +79,49 @@ export const ImportCertificateSchema = z.strictObject({
   chain: z.string(),
 });
 
+const AWS_VALIDITY_TYPES = ['DAYS', 'MONTHS', 'YEARS', 'END_DATE', 'ABSOLUTE'] as const;
+
+/**
+ * A certificate's validity: `{days}`, `{notAfter}`, or AWS Private CA's Validity `{type, value}`
+ * (DAYS, MONTHS, YEARS; END_DATE as YYYYMMDDHHMMSS or YYMMDDHHMMSS in UTC; ABSOLUTE as Unix seconds).
+ */
+export const ValiditySchema = z
+  .union(
+    [
+      z.strictObject({ days: z.number().int().positive().max(36500) }),
+      z.strictObject({ notAfter: z.iso.datetime({ offset: true }) }),
+      z.strictObject({ type: z.enum(AWS_VALIDITY_TYPES), value: z.union([z.number(), z.string()], { error: 'expected a number, or for END_DATE a UTC time as YYYYMMDDHHMMSS' }) }),
+    ],
+    { error: 'expected {days}, {notAfter} or {type, value} (AWS Private CA\'s Validity)' },
+  )
+  .transform((v, ctx): Validity => {
+    if ('days' in v) return v;
+    if ('notAfter' in v) return { notAfter: new Date(v.notAfter) };
+    const bad = (message: string) => {
+      ctx.addIssue({ code: 'custom', path: ['value'], message, input: v.value });
+      return z.NEVER;
+    };
+    if (v.type === 'END_DATE') return endDate(String(v.value)) ?? bad('a UTC time as YYYYMMDDHHMMSS or YYMMDDHHMMSS');
+    if (typeof v.value !== 'number' || !Number.isInteger(v.value) || v.value <= 0) return bad(`a positive integer for ${v.type}`);
+    if (v.type === 'ABSOLUTE') return v.value < 253402300800 ? { notAfter: new Date(v.value * 1000) } : bad('Unix seconds before the year 10000');
+    if (v.value > 36500) return bad(`at most 36500 for ${v.type}`);
+    return v.type === 'DAYS' ? { days: v.value } : v.type === 'MONTHS' ? { months: v.value } : { years: v.value };
+  });
+
+/** AWS's END_DATE: GeneralizedTime digits, or UTCTime digits (YY < 50 is 20YY, RFC 5280 4.1.2.5.1). */
+function endDate(digits: string): Validity | undefined {
+  if (!/^[0-9]{12}([0-9]{2})?$/.test(digits)) return undefined;
+  const full = digits.length === 12 ? (Number(digits.slice(0, 2)) < 50 ? '20' : '19') + digits : digits;
+  const [y, mo, d, h, mi, s] = [0, 4, 6, 8, 10, 12].map((i, k) => Number(full.slice(i, k === 0 ? 4 : i + 2)));
+  const t = new Date(Date.UTC(y!, mo! - 1, d, h, mi, s));
+  const exact = t.getUTCFullYear() === y && t.getUTCMonth() === mo! - 1 && t.getUTCDate() === d && t.getUTCHours() === h && t.getUTCMinutes() === mi && t.getUTCSeconds() === s;
+  return exact ? { notAfter: t } : undefined;
+}
+
 export const IssueSchema = z.strictObject({
   csr: z.string().min(1),
   template: z.string().min(1).max(128).optional(),
-  validity: z.union([
-    z.strictObject({ days: z.number().int().positive().max(36500) }),
-    z.strictObject({ notAfter: z.iso.datetime({ offset: true }) }),
-  ]),
+  validity: ValiditySchema,
   signingAlgorithm: z.enum(SIGNING_ALGORITHMS).optional(),
   idempotencyToken: z.string().min(1).max(64).optional(),
 });
@@ -91,11 +135,3 @@ export const listParameters = [
   { name: 'limit', in: 'query' as const, schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
   { name: 'cursor', in: 'query' as const, description: 'nextCursor of the previous page', schema: { type: 'string' } },
 ];
-
-/** Renders zod's issues as one readable sentence for problem+json `detail`. */
-export function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .slice(0, 5)
-    .map((i) => `${i.path.length ? i.path.join('.') : 'body'}: ${i.message}`)
-    .join('; ');
-}

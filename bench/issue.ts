@@ -167,6 +167,23 @@ function cpuSeconds(match: (pid: number, cmd: string) => boolean): number {
   return total;
 }
 
+/** RSS and peak RSS (VmHWM) in MB of a process and its children, summed. */
+function serviceMemory(pid: number): { rss: number; peak: number } {
+  let rss = 0;
+  let peak = 0;
+  for (const d of readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(d)) continue;
+    try {
+      const status = readFileSync(`/proc/${d}/status`, 'utf8');
+      const ppid = Number(/^PPid:\s+(\d+)/m.exec(status)?.[1]);
+      if (Number(d) !== pid && ppid !== pid) continue;
+      rss += Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0) / 1024;
+      peak += Number(/^VmHWM:\s+(\d+)/m.exec(status)?.[1] ?? 0) / 1024;
+    } catch {}
+  }
+  return { rss: Math.round(rss), peak: Math.round(peak) };
+}
+
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
@@ -241,6 +258,7 @@ async function run(keyStore: string, csrs: string[]) {
     const elapsed = (Date.now() - mStart) / 1000;
     stop = true;
     await Promise.all(clients);
+    const memory = serviceMemory(servicePid);
 
     latencies.sort((a, b) => a - b);
     const result = {
@@ -258,6 +276,8 @@ async function run(keyStore: string, csrs: string[]) {
       p50ms: Math.round(percentile(latencies, 50) * 100) / 100,
       p99ms: Math.round(percentile(latencies, 99) * 100) / 100,
       errors,
+      /** Resident memory of the service's processes (the primary and its workers) at the end, and their peaks. */
+      serviceRssMB: memory,
       // CPU time per certificate: less sensitive than certificates/s to whatever else runs here.
       cpuMicrosecondsPerCertificate: {
         service: Math.round((cpu.service / latencies.length) * 1e6),
@@ -269,6 +289,7 @@ async function run(keyStore: string, csrs: string[]) {
       `${result.certificatesPerSecond} certificates/s, p50 ${result.p50ms} ms, p99 ${result.p99ms} ms ` +
         `(${result.certificates} in ${result.seconds} s, concurrency ${concurrency}, ${result.workers} worker(s), ${args.database}, ${keyStore} key, ${errors} errors)`,
     );
+    console.log(`service memory: RSS ${memory.rss} MB at the end, peak ${memory.peak} MB (all its processes)`);
     console.log(`CPU per certificate: service ${result.cpuMicrosecondsPerCertificate.service} µs, PostgreSQL ${result.cpuMicrosecondsPerCertificate.postgres} µs, bench client ${result.cpuMicrosecondsPerCertificate.benchClient} µs`);
     if (errors) console.error('first error:', firstError);
     return result;

@@ -5,7 +5,7 @@ import type { Ca } from '../src/domain/ca.ts';
 import type { CaRepository } from '../src/ports/repositories.ts';
 import type { CrlUpdater } from './crl-updater.ts';
 
-/** How long revocations are gathered before the CRL is rebuilt (API.md: in the CRL within 5 s). */
+/** How long revocations are gathered before the CRL is rebuilt (docs/api.md: in the CRL within 5 s). */
 const DEBOUNCE_MS = 1_000;
 /** How often a node looks for CA changes made on other nodes (new CAs, schedule or CRL settings). */
 const RESYNC_MS = 2_000;

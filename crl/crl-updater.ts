@@ -29,6 +29,8 @@ export class CrlUpdater {
       signing: { signingFor(ca: Ca): Promise<{ signer: Signer; issuer: { certificate: IssuerCertificate } }> };
       clock: Clock;
       lock: JobLock;
+      /** Where clients reach the service: the CRL URL base of CAs without a baseUrl. */
+      publicUrl: string;
       /** Certificates per partition of partitioned CAs (as issuance numbers them). */
       crlPartitionSize?: number;
       /** Where each stored CRL also goes (directory, S3), in the background: a CrlTargetQueue. */
@@ -60,7 +62,7 @@ export class CrlUpdater {
       const partitions = isPartitioned(ca) ? partitionsOf(ca, this.deps.crlPartitionSize ?? DEFAULT_PARTITION_SIZE) : [];
       let full: PublishedCrl | undefined;
       for (const partition of ['', ...partitions]) {
-        const target = { caId, partition, crlNumber, thisUpdate, nextUpdate, issuingDistributionPointUrl: partition ? crlUrl(ca, partition) : undefined };
+        const target = { caId, partition, crlNumber, thisUpdate, nextUpdate, issuingDistributionPointUrl: partition ? crlUrl(ca, this.deps.publicUrl, partition) : undefined };
         const built = await buildCrl({ crls: repos.crls, target, issuer: crlIssuer, signer, signingAlgorithm: ca.signingAlgorithm });
         const published: PublishedCrl = { caId, partition, crlNumber, thisUpdate, nextUpdate, revokedCount: built.revokedCount, derBytes: built.derBytes };
         await repos.crls.commitCrl(published, built.unstored, built.partCount);

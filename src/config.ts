@@ -8,6 +8,8 @@ export interface Config {
   host: string;
   databaseUrl?: string;
   dataDir: string;
+  /** shared_buffers of the embedded database (PostgreSQL syntax, e.g. 32MB): its page cache, resident for good once used. */
+  pgliteSharedBuffers: string;
   /** Never logged. */
   bootstrapToken?: string;
   logLevel: string;
@@ -100,6 +102,12 @@ export function loadConfig(env: NodeJS.ProcessEnv, knownKeyStores: readonly KeyS
   const host = env.HOST || '127.0.0.1';
   const publicUrl = env.PRIVATECA_PUBLIC_URL || `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   if (!/^https?:\/\/[^/?#]+\/?$/.test(publicUrl)) throw new ConfigError('PRIVATECA_PUBLIC_URL must be http(s)://host[:port]');
+  const pgliteSharedBuffers = env.PRIVATECA_PGLITE_SHARED_BUFFERS || '32MB';
+  const sb = /^([0-9]{1,6})(kB|MB|GB)$/.exec(pgliteSharedBuffers);
+  const sbBytes = sb ? Number(sb[1]) * { kB: 1024, MB: 1024 ** 2, GB: 1024 ** 3 }[sb[2] as 'kB' | 'MB' | 'GB'] : 0;
+  if (sbBytes < 1024 ** 2 || sbBytes > 8 * 1024 ** 3) {
+    throw new ConfigError(`PRIVATECA_PGLITE_SHARED_BUFFERS must be a size from 1MB to 8GB such as 32MB, not "${pgliteSharedBuffers}"`);
+  }
   const crlPartitionSize = int(env, 'PRIVATECA_CRL_PARTITION_SIZE', 100_000, 1, 10_000_000);
   if (crlPartitionSize > 1000 && crlPartitionSize % 1000 !== 0) {
     throw new ConfigError('PRIVATECA_CRL_PARTITION_SIZE must be at most 1000 or a multiple of 1000');
@@ -115,6 +123,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, knownKeyStores: readonly KeyS
     publicUrl,
     databaseUrl,
     dataDir,
+    pgliteSharedBuffers,
     bootstrapToken: env.PRIVATECA_BOOTSTRAP_TOKEN || undefined,
     logLevel: level,
     workers,

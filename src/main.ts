@@ -47,7 +47,7 @@ async function checkKeyStores(config: Config): Promise<void> {
 export async function openDatabase(config: Config, poolSize = config.dbPoolSize): Promise<Db> {
   if (config.databaseUrl) return createPgDb({ connectionString: config.databaseUrl, max: poolSize });
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
-  return createPgliteDb({ dataDir: path.join(config.dataDir, 'pgdata') });
+  return createPgliteDb({ dataDir: path.join(config.dataDir, 'pgdata'), sharedBuffers: config.pgliteSharedBuffers });
 }
 
 /**
@@ -96,7 +96,7 @@ export async function compose(options: { db: Db; config: Config; logger: Logger;
   const keyStores = createKeyStoreRegistry(config.knownKeyStores, stores);
   const contexts = new CaContexts({ cas: repos.cas, keyStores, clock, crlPartitionSize: config.crlPartitionSize });
   const cas = new CaService({ repos, keyStores, clock });
-  const issuance = new IssuanceService({ repos, contexts, clock });
+  const issuance = new IssuanceService({ repos, contexts, clock, publicUrl: config.publicUrl });
   const certificates = new CertificateService({ certificates: repos.certificates, contexts });
   const revocation = new RevocationService({ repos, clock });
   const s3 = config.crlS3 ? new S3Publisher(config.crlS3) : undefined;
@@ -115,6 +115,7 @@ export async function compose(options: { db: Db; config: Config; logger: Logger;
     signing: contexts,
     clock,
     lock: advisoryJobLock(db),
+    publicUrl: config.publicUrl,
     crlPartitionSize: config.crlPartitionSize,
     // Without extra targets, a CRL is never joined into one buffer.
     targets: publishers.length ? crlTargets : undefined,

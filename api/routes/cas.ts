@@ -1,12 +1,17 @@
+import type { Logger } from 'pino';
 import { invalid } from '../../src/domain/ca-error.ts';
+import { caWarnings, type Ca } from '../../src/domain/ca.ts';
 import type { Clock } from '../../src/ports/clock.ts';
 import type { CaService } from '../../src/services/ca-service.ts';
-import { csrPem } from '../../src/x509/pem.ts';
+import { certificatePem, csrPem } from '../../src/x509/pem.ts';
 import { sendJson } from '../http.ts';
-import { caId, encodeCursor, page, parseBody } from '../params.ts';
+import { caId, encodeCursor, page } from '../params.ts';
+import { parseBody } from '../validation.ts';
 import { presentCa } from '../presenters.ts';
 import { CaCertificateResponse, CaListResponse, CaResponse, CsrResponse } from '../responses.ts';
+import { negotiate } from '../negotiate.ts';
 import { params, query, type Route } from '../route.ts';
+import { CERTIFICATE_TYPES, sendCertificate } from '../representations.ts';
 import { ImportCertificateSchema, PatchCaSchema, createCaSchema, listParameters } from '../schemas.ts';
 
 const decodeCaCursor = (raw: unknown) => {
@@ -18,9 +23,15 @@ const decodeCaCursor = (raw: unknown) => {
 };
 
 /** /v1/cas: the CA lifecycle. */
-export function caRoutes(deps: { cas: CaService; clock: Clock; keyStoreTypes: readonly string[] }): Route[] {
+export function caRoutes(deps: { cas: CaService; clock: Clock; keyStoreTypes: readonly string[]; publicUrl: string; logger: Logger }): Route[] {
   const { cas, clock } = deps;
-  const show = async (ca: Parameters<typeof presentCa>[0]) => presentCa(ca, clock.now(), await cas.keyStatus(ca));
+  const show = async (ca: Ca) => presentCa(ca, clock.now(), await cas.keyStatus(ca));
+  /** A CA just created or changed, with what its settings will get wrong (docs/api.md: the CA's `warnings`). */
+  const changed = async (ca: Ca) => {
+    const warnings = caWarnings(ca, deps.publicUrl);
+    for (const w of warnings) deps.logger.warn({ caId: ca.id }, w);
+    return { ...(await show(ca)), ...(warnings.length ? { warnings } : {}) };
+  };
   const CreateCaSchema = createCaSchema(deps.keyStoreTypes);
   const theCa = { description: 'the CA', schema: CaResponse };
 
@@ -35,7 +46,7 @@ export function caRoutes(deps: { cas: CaService; clock: Clock; keyStoreTypes: re
       errors: [503],
       handler: async (req, res) => {
         const input = parseBody(CreateCaSchema, req.body);
-        sendJson(res, 201, await show(await cas.create(res.locals.actor, input)));
+        sendJson(res, 201, await changed(await cas.create(res.locals.actor, input)));
       },
     },
     {
@@ -76,7 +87,7 @@ export function caRoutes(deps: { cas: CaService; clock: Clock; keyStoreTypes: re
       handler: async (req, res) => {
         const id = caId(params(req).caId);
         const input = parseBody(PatchCaSchema, req.body);
-        sendJson(res, 200, await show(await cas.patch(res.locals.actor, id, input)));
+        sendJson(res, 200, await changed(await cas.patch(res.locals.actor, id, input)));
       },
     },
     {
@@ -142,11 +153,23 @@ export function caRoutes(deps: { cas: CaService; clock: Clock; keyStoreTypes: re
       method: 'get',
       path: '/v1/cas/{caId}/certificate',
       operation: 'GetCertificateAuthorityCertificate',
-      summary: "The CA's certificate and chain",
-      responses: { '200': { description: '{ certificate, chain }', schema: CaCertificateResponse } },
-      errors: [409],
+      summary: "The CA's certificate and chain; as PEM (the certificate then its chain) or DER by Accept",
+      responses: {
+        '200': {
+          description: '{ certificate, chain }',
+          schema: CaCertificateResponse,
+          alternatives: {
+            'application/pem-certificate-chain': { description: 'the certificate then its chain, PEM (RFC 8555 9.1)' },
+            'application/pkix-cert': { description: 'the certificate, DER', binary: true },
+          },
+        },
+      },
+      errors: [406, 409],
       handler: async (req, res) => {
-        sendJson(res, 200, await cas.getCertificate(caId(params(req).caId)));
+        const id = caId(params(req).caId);
+        const type = negotiate(req, CERTIFICATE_TYPES);
+        const ca = await cas.getCertificate(id);
+        sendCertificate(res, type, ca.der, ca.chain, () => ({ certificate: certificatePem(ca.der), chain: ca.chain }));
       },
     },
   ];

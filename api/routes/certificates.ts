@@ -4,8 +4,11 @@ import type { CertificateService } from '../../src/services/certificate-service.
 import type { IssuanceService } from '../../src/services/issuance-service.ts';
 import type { RevocationService } from '../../src/services/revocation-service.ts';
 import { sendJson, type Req, type Res } from '../http.ts';
-import { caId, encodeCursor, page, parseBody } from '../params.ts';
-import { presentCertificate } from '../presenters.ts';
+import { negotiate } from '../negotiate.ts';
+import { caId, encodeCursor, page } from '../params.ts';
+import { parseBody } from '../validation.ts';
+import { presentCertificate, presentCertificateItem } from '../presenters.ts';
+import { CERTIFICATE_TYPES, sendCertificate } from '../representations.ts';
 import { CertificateListResponse, CertificateResponse, IssuedResponse } from '../responses.ts';
 import { params, query, type Route } from '../route.ts';
 import { IssueSchema, RevokeSchema, listParameters } from '../schemas.ts';
@@ -20,8 +23,7 @@ const decodeSerialCursor = (raw: unknown) => {
 export async function issueCertificate(issuance: IssuanceService, req: Req, res: Res): Promise<void> {
   const id = caId(params(req).caId);
   const input = parseBody(IssueSchema, req.body);
-  const validity = 'days' in input.validity ? input.validity : { notAfter: new Date(input.validity.notAfter) };
-  const out = await issuance.issue(res.locals.actor, id, { ...input, validity });
+  const out = await issuance.issue(res.locals.actor, id, input);
   sendJson(res, out.replayed ? 200 : 201, {
     serial: out.serial,
     certificate: out.certificate,
@@ -51,31 +53,50 @@ export function certificateRoutes(deps: { issuance: IssuanceService; revocation:
       method: 'get',
       path: '/v1/cas/{caId}/certificates',
       operation: 'ListCertificates',
-      summary: "List the CA's certificates by serial",
-      parameters: [...listParameters, { name: 'status', in: 'query', schema: { enum: ['ISSUED', 'REVOKED'] } }],
+      summary: "List the CA's certificates by serial: light items (no chain; the PEM only with include=certificate)",
+      parameters: [
+        ...listParameters,
+        { name: 'status', in: 'query', schema: { enum: ['ISSUED', 'REVOKED'] } },
+        { name: 'include', in: 'query', description: '`certificate` adds each one\'s PEM (never the chain)', schema: { enum: ['certificate'] } },
+      ],
       responses: { '200': { description: '{ items, nextCursor }', schema: CertificateListResponse } },
       handler: async (req, res) => {
         const id = caId(params(req).caId);
         const q = query(req);
         const status = q.status;
         if (status !== undefined && status !== 'ISSUED' && status !== 'REVOKED') throw invalid('invalid_status', 'status is ISSUED or REVOKED');
+        if (q.include !== undefined && q.include !== 'certificate') throw invalid('invalid_include', 'include is certificate');
         const { limit, after } = page(q, decodeSerialCursor);
         const items = await deps.certificates.list(id, { status, limit, afterSerial: after });
-        const chain = await deps.certificates.chain(id);
         const last = items.length === limit ? items[items.length - 1] : undefined;
-        sendJson(res, 200, { items: items.map((c) => presentCertificate(c, chain)), nextCursor: last ? encodeCursor({ s: last.serial }) : null });
+        sendJson(res, 200, {
+          items: items.map((c) => presentCertificateItem(c, { withPem: q.include === 'certificate' })),
+          nextCursor: last ? encodeCursor({ s: last.serial }) : null,
+        });
       },
     },
     {
       method: 'get',
       path: '/v1/cas/{caId}/certificates/{serial}',
       operation: 'GetCertificate',
-      summary: 'A certificate with its status and chain',
-      responses: { '200': { description: 'the certificate', schema: CertificateResponse } },
+      summary: 'A certificate with its status and chain; as PEM (the certificate then its chain) or DER by Accept',
+      responses: {
+        '200': {
+          description: 'the certificate',
+          schema: CertificateResponse,
+          alternatives: {
+            'application/pem-certificate-chain': { description: 'the certificate then its chain, PEM (RFC 8555 9.1)' },
+            'application/pkix-cert': { description: 'the certificate, DER', binary: true },
+          },
+        },
+      },
+      errors: [406],
       handler: async (req, res) => {
         const id = caId(params(req).caId);
-        const { cert, chain } = await deps.certificates.get(id, parseSerial(params(req).serial!));
-        sendJson(res, 200, presentCertificate(cert, chain));
+        const serial = parseSerial(params(req).serial!);
+        const type = negotiate(req, CERTIFICATE_TYPES);
+        const { cert, chain } = await deps.certificates.get(id, serial);
+        sendCertificate(res, type, cert.der, chain, () => presentCertificate(cert, chain));
       },
     },
     {

@@ -4,7 +4,9 @@ import type { CrlPublicationRepository } from '../../src/ports/crl-publication-r
 import type { CrlRepository, StoredCrl } from '../../src/ports/repositories.ts';
 import type { CaService } from '../../src/services/ca-service.ts';
 import type { CrlUpdater } from '../../crl/crl-updater.ts';
-import { sendJson, type Req, type Res } from '../http.ts';
+import { crlPem } from '../../src/x509/pem.ts';
+import { sendBody, sendJson, type Req, type Res } from '../http.ts';
+import { negotiate } from '../negotiate.ts';
 import { caId } from '../params.ts';
 import { presentCrlStatus } from '../presenters.ts';
 import { CrlStatusResponse } from '../responses.ts';
@@ -13,7 +15,12 @@ import { params, type Route } from '../route.ts';
 /** Longest a client may cache a CRL, however far nextUpdate is: revocations should reach it soon. */
 const MAX_AGE_CAP = 300;
 
-const DER_CRL = { 'application/pkix-crl': { description: 'the CRL, DER (RFC 5280)', binary: true } };
+/** A CRL as DER (what TLS clients fetch, the default) or as PEM (`X509 CRL`) for people. */
+const CRL_TYPES = ['application/pkix-crl', 'application/x-pem-file'] as const;
+const CRL_REPRESENTATIONS = {
+  'application/pkix-crl': { description: 'the CRL, DER (RFC 5280); the default', binary: true },
+  'application/x-pem-file': { description: 'the CRL, PEM labelled X509 CRL (Accept: application/x-pem-file)' },
+};
 
 /**
  * GET /crl/{caId}.crl and /crl/{caId}/{partition}.crl: public, plain HTTP, DER. The ETag names the
@@ -31,12 +38,15 @@ export function crlPublicRoutes(deps: { crls: Pick<CrlRepository, 'latest' | 'la
     });
     const info = ca?.revocation.crl.enabled ? await deps.crls.latestInfo(id, partition) : undefined;
     if (!info) throw notFound('crl_not_found', `CA ${id} has no CRL`);
-    const etag = (c: Omit<StoredCrl, 'der'>) => `"${id}-${partition || 'full'}-${c.crlNumber}"`;
+    const type = negotiate(req, CRL_TYPES, { fallback: 'application/pkix-crl' });
+    const pem = type === 'application/x-pem-file';
+    const etag = (c: Omit<StoredCrl, 'der'>) => `"${id}-${partition || 'full'}-${c.crlNumber}${pem ? '-pem' : ''}"`;
     const headers = (c: Omit<StoredCrl, 'der'>) => {
       const maxAge = Math.floor((c.nextUpdate.getTime() - deps.clock.now().getTime()) / 1000);
       res.setHeader('ETag', etag(c));
       res.setHeader('Last-Modified', c.thisUpdate.toUTCString());
       res.setHeader('Cache-Control', `public, max-age=${Math.max(0, Math.min(MAX_AGE_CAP, maxAge))}`);
+      res.setHeader('Vary', 'Accept');
     };
     const inm = req.headers['if-none-match'];
     if (inm && inm.split(',').some((t) => t.trim() === etag(info) || t.trim() === '*')) {
@@ -54,12 +64,11 @@ export function crlPublicRoutes(deps: { crls: Pick<CrlRepository, 'latest' | 'la
       cache.set(key, hit);
     }
     headers(hit);
-    res.writeHead(200, { 'Content-Type': 'application/pkix-crl', 'Content-Length': hit.der.length });
-    res.end(hit.der);
+    sendBody(res, 200, type, pem ? crlPem(hit.der) : hit.der);
   };
 
   const responses = {
-    '200': { description: 'the latest CRL', alternatives: DER_CRL },
+    '200': { description: 'the latest CRL', alternatives: CRL_REPRESENTATIONS },
     '304': { description: 'If-None-Match names the latest CRL' },
   };
   const ifNoneMatch = [{ name: 'If-None-Match', in: 'header' as const, schema: { type: 'string' } }];

@@ -5,8 +5,13 @@ import type { Db, Queryable, QueryResult } from './db.ts';
  * The embedded driver: PostgreSQL compiled to WASM, storing into a data directory, so that
  * `npm start` needs no server. It has one connection: PGlite queues queries and transactions itself.
  */
-export async function createPgliteDb(options: { dataDir?: string }): Promise<Db> {
-  const pg = options.dataDir ? new PGlite(options.dataDir) : new PGlite();
+export async function createPgliteDb(options: { dataDir?: string; sharedBuffers?: string }): Promise<Db> {
+  // shared_buffers is PostgreSQL's page cache; in PGlite it lives in the WASM heap, which never
+  // shrinks, so every page it ever caches stays resident (at PostgreSQL's default of 128MB the
+  // process grew past 400 MB in a short session). The data directory's files are in the OS page
+  // cache anyway. docs/architecture.md, "The embedded database", has the measurements.
+  const config = options.sharedBuffers ? { postgresqlconf: [`shared_buffers = ${options.sharedBuffers}`] } : {};
+  const pg = options.dataDir ? new PGlite(options.dataDir, config) : new PGlite(config);
   await pg.waitReady;
 
   const wrap = (c: Pick<PGlite, 'query' | 'exec'>): Queryable => ({

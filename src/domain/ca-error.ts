@@ -4,6 +4,7 @@ export type CaErrorKind =
   | 'unauthenticated'
   | 'forbidden'
   | 'not_found'
+  | 'not_acceptable'
   | 'conflict'
   | 'invalid_state'
   | 'payload_too_large'
@@ -36,6 +37,6 @@ export class CaError extends Error {
 export const invalid = (code: string, detail: string, extra?: Record<string, unknown>) => new CaError('invalid_request', code, detail, { extra });
 export const notFound = (code: string, detail: string) => new CaError('not_found', code, detail);
 export const conflict = (code: string, detail: string) => new CaError('conflict', code, detail);
-/** The resource is in a state that does not allow the operation (API.md: 409 invalid_state). */
+/** The resource is in a state that does not allow the operation (docs/api.md: 409 invalid_state). */
 export const invalidState = (detail: string) => new CaError('invalid_state', 'invalid_state', detail);
 export const unavailable = (code: string, detail: string) => new CaError('unavailable', code, detail);

@@ -66,12 +66,45 @@ export function effectiveStatus(ca: Pick<Ca, 'status' | 'notAfter'>, now: Date):
 }
 
 /**
- * The URL of a CA's CRL as it goes into the CRL Distribution Point of what the CA issues: the full
- * CRL's, or a partition's (`{baseUrl}/crl/{caId}/{partition}.crl`). None without a baseUrl.
+ * Where a CA's CRLs are reached, without a trailing slash: its `baseUrl`, else the service's public
+ * URL (PRIVATECA_PUBLIC_URL, else http://HOST:PORT). Undefined when the CA publishes no CRL.
  */
-export function crlUrl(ca: Pick<Ca, 'id' | 'revocation'>, partition?: string): string | undefined {
+export function crlBaseUrl(ca: Pick<Ca, 'revocation'>, publicUrl: string): string | undefined {
   const crl = ca.revocation.crl;
-  if (!crl.enabled || !crl.baseUrl) return undefined;
-  const base = crl.baseUrl.replace(/\/+$/, '');
+  if (!crl.enabled) return undefined;
+  return (crl.baseUrl ?? publicUrl).replace(/\/+$/, '');
+}
+
+/**
+ * The URL of a CA's CRL as it goes into the CRL Distribution Point of what the CA issues: the full
+ * CRL's (`{base}/crl/{caId}.crl`), or a partition's (`{base}/crl/{caId}/{partition}.crl`).
+ */
+export function crlUrl(ca: Pick<Ca, 'id' | 'revocation'>, publicUrl: string, partition?: string): string | undefined {
+  const base = crlBaseUrl(ca, publicUrl);
+  if (base === undefined) return undefined;
   return partition ? `${base}/crl/${ca.id}/${partition}.crl` : `${base}/crl/${ca.id}.crl`;
+}
+
+/** True for a URL whose host only this machine reaches (loopback, or the unspecified address). */
+export function isLocalOnlyUrl(url: string): boolean {
+  let host: string;
+  try {
+    host = new URL(url).hostname.toLowerCase().replace(/^\[|\]$/g, '');
+  } catch {
+    return false;
+  }
+  return host === 'localhost' || host.endsWith('.localhost') || /^127\./.test(host) || host === '::1' || host === '0.0.0.0' || host === '::';
+}
+
+/**
+ * What a CA's settings will put into certificates that no client elsewhere can use: a CRL URL that
+ * falls back to a loopback public URL. Returned as the CA's `warnings` when it is created or updated.
+ */
+export function caWarnings(ca: Pick<Ca, 'revocation'>, publicUrl: string): string[] {
+  const crl = ca.revocation.crl;
+  if (!crl.enabled || crl.baseUrl || !isLocalOnlyUrl(publicUrl)) return [];
+  return [
+    `revocation.crl has no baseUrl, so certificates name CRLs at ${publicUrl.replace(/\/+$/, '')}, which only this machine can reach; ` +
+      'set revocation.crl.baseUrl or PRIVATECA_PUBLIC_URL to where clients reach the service',
+  ];
 }

@@ -13,12 +13,11 @@ export const DEFAULT_PARTITION_SIZE = 100_000;
 /** Partition numbers a node takes at a time: a divisor of the partition size, at most 1,000. */
 export const partitionBlockSize = (size: number): number => (size % 1000 === 0 ? 1000 : size <= 1000 ? size : 1);
 
-/** The partition of certificate number n (API.md: [a-z0-9-]{1,32}): p0, p1, … */
+/** The partition of certificate number n (docs/api.md: [a-z0-9-]{1,32}): p0, p1, … */
 export const partitionName = (n: number, size: number): string => `p${Math.floor(n / size)}`;
 
 /** True when the CA's certificates each name a partition CRL. */
-export const isPartitioned = (ca: Pick<Ca, 'revocation'>): boolean =>
-  ca.revocation.crl.enabled && ca.revocation.crl.partitioned && !!ca.revocation.crl.baseUrl;
+export const isPartitioned = (ca: Pick<Ca, 'revocation'>): boolean => ca.revocation.crl.enabled && ca.revocation.crl.partitioned;
 
 /** Every partition that certificates of the CA may name, given the blocks of numbers taken so far. */
 export function partitionsOf(ca: Pick<Ca, 'partitionBlocks'>, size: number): string[] {

@@ -188,10 +188,11 @@ export class CaService {
     });
   }
 
-  async getCertificate(id: string): Promise<{ certificate: string; chain: string }> {
+  /** The CA's certificate (DER) and its chain (PEM, the issuer first). */
+  async getCertificate(id: string): Promise<{ der: Buffer; chain: string }> {
     const ca = await this.get(id);
     if (!ca.certificateDer) throw invalidState(`CA ${id} has no certificate yet (PENDING_CERTIFICATE)`);
-    return { certificate: certificatePem(ca.certificateDer), chain: ca.chainPem };
+    return { der: ca.certificateDer, chain: ca.chainPem };
   }
 
   async patch(actor: Actor, id: string, input: PatchCaInput): Promise<Ca> {

@@ -50,7 +50,15 @@ class CaChanged extends Error {}
  * docs/architecture.md.
  */
 export class IssuanceService {
-  constructor(private readonly deps: { repos: Pick<Repos, 'certificates' | 'idempotency' | 'tx'>; contexts: CaContexts; clock: Clock }) {}
+  constructor(
+    private readonly deps: {
+      repos: Pick<Repos, 'certificates' | 'idempotency' | 'tx'>;
+      contexts: CaContexts;
+      clock: Clock;
+      /** Where clients reach the service: the CRL URL base of CAs without a baseUrl. */
+      publicUrl: string;
+    },
+  ) {}
 
   async issue(actor: Actor, caId: string, input: IssueInput): Promise<IssueResult> {
     let csr: ParsedCsr | undefined;
@@ -91,7 +99,7 @@ export class IssuanceService {
       template,
       keyFamily: csr.key.family,
       signingAlgorithm,
-      crlDistributionPointUrl: crlUrl(ca, partition),
+      crlDistributionPointUrl: crlUrl(ca, this.deps.publicUrl, partition),
       serial,
       notBefore,
       notAfter,

@@ -5,7 +5,8 @@
  */
 import { invalid } from '../domain/ca-error.ts';
 import { SIGNING_ALGORITHM_INFO, type SigningAlgorithm } from '../domain/key-algorithm.ts';
-import { TAG, decodeOid, expectTlv, nullDer, oid, readChildren, sequence, unsignedIntegerValue, type Tlv } from './der.ts';
+import { readCertificateFields } from './certificate-fields.ts';
+import { TAG, expectTlv, nullDer, oid, readChildren, sequence, unsignedIntegerValue } from './der.ts';
 import { authorityKeyIdentifierExtension } from './extensions.ts';
 import { OID } from './oids.ts';
 import { keyFamilyOf, keyIdentifier, subjectPublicKeyBits } from './public-key.ts';
@@ -29,43 +30,28 @@ export interface IssuerCertificate {
 
 /** Reads what the encoders need from a CA certificate (RFC 5280 4.1). */
 export function readIssuerCertificate(der: Uint8Array): IssuerCertificate {
-  const cert = expectTlv(der, 0, TAG.SEQUENCE, der.length, 'Certificate');
-  if (cert.end !== der.length) throw new Error('issuer certificate: trailing bytes');
-  const tbs = expectTlv(der, cert.valueStart, TAG.SEQUENCE, cert.end, 'TBSCertificate');
-  const f = readChildren(der, tbs);
-  let i = 0;
-  if (f[i]?.tag === 0xa0) i++; // version
-  const [serial, , , , subject, spki] = f.slice(i);
-  if (!serial || serial.tag !== TAG.INTEGER || !subject || subject.tag !== TAG.SEQUENCE || !spki || spki.tag !== TAG.SEQUENCE) {
-    throw new Error('issuer certificate: malformed TBSCertificate');
-  }
+  const { subject, spki, extensions } = readCertificateFields(der);
   const spkiDer = Uint8Array.from(der.subarray(spki.start, spki.end));
   const publicKeyBits = subjectPublicKeyBits(spkiDer);
 
   let keyId: Uint8Array | undefined;
+  const ski = extensions.get(OID.subjectKeyIdentifier);
+  if (ski) {
+    // SubjectKeyIdentifier ::= KeyIdentifier ::= OCTET STRING
+    const kid = expectTlv(der, ski.valueStart, TAG.OCTET_STRING, ski.end, 'subjectKeyIdentifier');
+    keyId = Uint8Array.from(der.subarray(kid.valueStart, kid.end));
+  }
   let isCa = false;
   let pathLen: number | undefined;
-  const extsWrapper = f.slice(i + 6).find((t) => t.tag === 0xa3);
-  if (extsWrapper) {
-    const exts = expectTlv(der, extsWrapper.valueStart, TAG.SEQUENCE, extsWrapper.end, 'Extensions');
-    for (const ext of readChildren(der, exts)) {
-      const parts = readChildren(der, ext);
-      const id = decodeOid(der, parts[0].valueStart, parts[0].end);
-      const value = parts[parts.length - 1] as Tlv;
-      if (id === OID.subjectKeyIdentifier) {
-        // SubjectKeyIdentifier ::= KeyIdentifier ::= OCTET STRING
-        const kid = expectTlv(der, value.valueStart, TAG.OCTET_STRING, value.end, 'subjectKeyIdentifier');
-        keyId = Uint8Array.from(der.subarray(kid.valueStart, kid.end));
-      } else if (id === OID.basicConstraints) {
-        // BasicConstraints ::= SEQUENCE { cA BOOLEAN DEFAULT FALSE, pathLenConstraint INTEGER (0..MAX) OPTIONAL }
-        const bc = expectTlv(der, value.valueStart, TAG.SEQUENCE, value.end, 'basicConstraints');
-        const fields = readChildren(der, bc);
-        const first = fields[0];
-        isCa = first !== undefined && first.tag === TAG.BOOLEAN && der[first.valueStart] !== 0;
-        const len = fields.find((t) => t.tag === TAG.INTEGER);
-        if (len) pathLen = Number.parseInt(Buffer.from(unsignedIntegerValue(der, len, 'pathLenConstraint')).toString('hex') || '0', 16);
-      }
-    }
+  const bcValue = extensions.get(OID.basicConstraints);
+  if (bcValue) {
+    // BasicConstraints ::= SEQUENCE { cA BOOLEAN DEFAULT FALSE, pathLenConstraint INTEGER (0..MAX) OPTIONAL }
+    const bc = expectTlv(der, bcValue.valueStart, TAG.SEQUENCE, bcValue.end, 'basicConstraints');
+    const fields = readChildren(der, bc);
+    const first = fields[0];
+    isCa = first !== undefined && first.tag === TAG.BOOLEAN && der[first.valueStart] !== 0;
+    const len = fields.find((t) => t.tag === TAG.INTEGER);
+    if (len) pathLen = Number.parseInt(Buffer.from(unsignedIntegerValue(der, len, 'pathLenConstraint')).toString('hex') || '0', 16);
   }
   keyId ??= keyIdentifier(publicKeyBits);
   return {

@@ -6,7 +6,7 @@ import { OpensslPki } from '../pki/openssl.ts';
 import { DRIVERS, startService, type ApiResponse, type TestService } from '../support/service.ts';
 
 /*
- * API.md: "Bad input gets a 4xx problem+json with a stable error code and changes nothing."
+ * docs/api.md: "Bad input gets a 4xx problem+json with a stable error code and changes nothing."
  * Every request below is a client mistake; each is checked for its status and code, for the
  * problem+json shape, and for leaving the database exactly as it was.
  */
@@ -22,7 +22,7 @@ function toPem(der: Buffer, label: string): string {
   return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
 }
 
-/** Checks the RFC 9457 shape API.md asks for: type, title, status, detail and a snake_case code. */
+/** Checks the RFC 9457 shape docs/api.md asks for: type, title, status, detail and a snake_case code. */
 function expectProblem(res: { status: number; headers: Headers | http.IncomingHttpHeaders; text: string }, status: number, code: string): any {
   const ct = res.headers instanceof Headers ? res.headers.get('content-type') : res.headers['content-type'];
   expect(res.status, res.text).toBe(status);
@@ -341,8 +341,10 @@ describe.each(DRIVERS)('bad input gets 4xx problem+json and changes nothing (%s)
       },
     );
 
-    it('fail/an upper-case UUID is not a CA id (ids are lowercase) → 400 invalid_id', async () => {
-      await unchanged(async () => expectProblem(await svc.api('GET', `/v1/cas/${root30.toUpperCase()}`), 400, 'invalid_id'));
+    it('ok/an upper-case UUID names the same CA (UUIDs compare case-insensitively); a UUID with a stray character is 400 invalid_id', async () => {
+      const got = await svc.api('GET', `/v1/cas/${root30.toUpperCase()}`);
+      expect([got.status, got.body.id]).toEqual([200, root30]);
+      await unchanged(async () => expectProblem(await svc.api('GET', `/v1/cas/${root30.toUpperCase()}x`), 400, 'invalid_id'));
     });
 
     it('fail/issuing from a PENDING_CERTIFICATE CA → 409 ca_not_active', async () => {
@@ -651,8 +653,8 @@ describe.each(DRIVERS)('bad input gets 4xx problem+json and changes nothing (%s)
           keyAlgorithm: 'EC_prime256v1',
           keyStore: { type: 'software', keyUri: `software:${randomUUID()}` },
         });
-        expect(r.status, `API.md: client mistakes are 4xx; got ${r.text}`).toBeGreaterThanOrEqual(400);
-        expect(r.status, `API.md: client mistakes are 4xx; got ${r.text}`).toBeLessThan(500);
+        expect(r.status, `docs/api.md: client mistakes are 4xx; got ${r.text}`).toBeGreaterThanOrEqual(400);
+        expect(r.status, `docs/api.md: client mistakes are 4xx; got ${r.text}`).toBeLessThan(500);
         expectProblem(r, r.status, r.body.code);
       });
     });

@@ -11,7 +11,7 @@ import { freePort } from '../support/net.ts';
 
 /*
  * The service started as a user starts it: compiled as `npm start` compiles it (tsconfig.build.json)
- * and run with node, configured only through the environment (API.md "Bootstrap and configuration").
+ * and run with node, configured only through the environment (docs/api.md "Bootstrap and configuration").
  */
 
 const REPO = path.resolve(import.meta.dirname, '../..');

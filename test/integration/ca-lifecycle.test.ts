@@ -5,7 +5,7 @@ import { OpensslPki } from '../pki/openssl.ts';
 import { DRIVERS, startService, type TestService } from '../support/service.ts';
 
 /*
- * The CA lifecycle of API.md: list and describe, PATCH (status, tags, CRL settings), DELETE and
+ * The CA lifecycle of docs/api.md: list and describe, PATCH (status, tags, CRL settings), DELETE and
  * restore, pagination of both lists, idempotent issuance, renewal of a subordinate's certificate,
  * and the audit trail each step leaves.
  */
@@ -193,7 +193,8 @@ describe.each(DRIVERS)('CA lifecycle (%s)', (driver) => {
     expect((await svc.api('GET', `/v1/cas/${pending.id}`)).body).toEqual(pending);
 
     expectProblem(await svc.api('GET', '/v1/cas/00000000-0000-4000-8000-000000000000'), 404, 'ca_not_found');
-    expectProblem(await svc.api('GET', `/v1/cas/${created.id.toUpperCase()}`), 400, 'invalid_id');
+    // UUIDs compare case-insensitively (RFC 4122 3): the upper-case id names the same CA.
+    expect((await svc.api('GET', `/v1/cas/${created.id.toUpperCase()}`)).body).toEqual(created);
     expectProblem(await svc.api('GET', '/v1/cas/not-a-uuid'), 400, 'invalid_id');
   });
 
@@ -285,11 +286,17 @@ describe.each(DRIVERS)('CA lifecycle (%s)', (driver) => {
     expect(crlDistributionPoints(none.body.certificate)).toEqual([]);
   });
 
-  it('ok/a CA with CRLs enabled but no baseUrl issues certificates without a CRL DP', async () => {
-    const ca = await createRoot({ revocation: { crl: { enabled: true } } });
-    const leaf = await issue(ca.id);
+  it('ok/a CA with CRLs enabled but no baseUrl names the service\'s public URL in its certificates, with a warning while that is a loopback address', async () => {
+    const created = await svc.api('POST', '/v1/cas', { type: 'ROOT', subject: { commonName: 'No Base URL' }, keyAlgorithm: 'EC_prime256v1', revocation: { crl: { enabled: true } } });
+    expect(created.status, created.text).toBe(201);
+    expect(created.body.warnings).toEqual([expect.stringContaining(svc.url)]);
+    const leaf = await issue(created.body.id);
     expect(leaf.status, leaf.text).toBe(201);
-    expect(crlDistributionPoints(leaf.body.certificate)).toEqual([]);
+    expect(crlDistributionPoints(leaf.body.certificate)).toEqual([`${svc.url}/crl/${created.body.id}.crl`]);
+    // Only the answers to a change carry warnings.
+    expect((await svc.api('GET', `/v1/cas/${created.body.id}`)).body.warnings).toBeUndefined();
+    const patched = await svc.api('PATCH', `/v1/cas/${created.body.id}`, { revocation: { crl: { baseUrl: 'http://crl.acme.internal' } } });
+    expect(patched.body.warnings).toBeUndefined();
   });
 
   it('ok/DELETE (default 30 days): DELETED, listed, issues nothing, PATCH 409; restore → ACTIVE and issuing again', async () => {

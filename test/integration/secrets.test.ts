@@ -10,7 +10,7 @@ import { createTestDatabase, DRIVERS, startService, type TestService } from '../
 import { freePort } from '../support/net.ts';
 
 /*
- * DESIGN.md: "A CA private key never leaves its key store through any API, log or error. Software keys
+ * docs/architecture.md: "A CA private key never leaves its key store through any API, log or error. Software keys
  * are stored encrypted (AES-256-GCM) under a key-encryption key that is never in the database."
  * "Tokens and PINs are stored hashed or read from files/env; they are never logged."
  */

@@ -12,7 +12,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 interface AlgorithmCase {
   keyAlgorithm: string;
-  /** The signingAlgorithm API.md gives the key by default. */
+  /** The signingAlgorithm docs/api.md gives the key by default. */
   signingAlgorithm: string;
   /** How `openssl x509 -text` names that signature algorithm. */
   opensslSignature: string;
@@ -94,7 +94,7 @@ const subordinate = (pathLen: number): TemplateExpectation => ({
   ocspNoCheck: false,
 });
 
-/** The nine templates of API.md, named as AWS Private CA names them, and what each must produce. */
+/** The nine templates of docs/api.md, named as AWS Private CA names them, and what each must produce. */
 const TEMPLATES: Record<string, TemplateExpectation> = {
   'EndEntityCertificate/V1': endEntity([SERVER_AUTH, CLIENT_AUTH]),
   'EndEntityServerAuthCertificate/V1': endEntity([SERVER_AUTH]),

@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { pino } from 'pino';
 import type { Db } from '../../src/db/db.ts';
 import { compose, openDatabase, prepareDatabase, serviceConfig, type Node } from '../../src/main.ts';
+import { freePort } from './net.ts';
 
 export type Driver = 'pg' | 'pglite';
 export const DRIVERS: Driver[] = ['pg', 'pglite'];
@@ -68,7 +68,11 @@ export async function startService(driver: Driver, env: Record<string, string> =
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'privateca-test-'));
   const pgdb = driver === 'pg' ? await createTestDatabase() : undefined;
   const token = 'pca_test_' + randomBytes(16).toString('hex');
+  // The service's public URL is where this test reaches it, as in a real set-up.
+  const port = await freePort();
   const config = serviceConfig({
+    PORT: String(port),
+    PRIVATECA_PUBLIC_URL: `http://127.0.0.1:${port}`,
     PRIVATECA_DATA_DIR: dataDir,
     PRIVATECA_BOOTSTRAP_TOKEN: token,
     LOG_LEVEL: 'silent',
@@ -79,9 +83,12 @@ export async function startService(driver: Driver, env: Record<string, string> =
   const db = await openDatabase(config);
   await prepareDatabase(db, config, logger);
   const node = await compose({ db, config, logger });
-  const server = createServer(node.listener).listen(0, '127.0.0.1');
-  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const server = createServer(node.listener).listen(port, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', () => resolve());
+    server.once('error', reject);
+  });
+  const url = `http://127.0.0.1:${port}`;
 
   const api = async (method: string, p: string, body?: unknown, headers: Record<string, string> = {}) => {
     const h: Record<string, string> = { authorization: `Bearer ${token}`, ...headers };
