@@ -10,6 +10,11 @@ import type { CaService } from '../src/services/ca-service.ts';
 import type { CertificateService } from '../src/services/certificate-service.ts';
 import type { IssuanceService } from '../src/services/issuance-service.ts';
 import type { RevocationService } from '../src/services/revocation-service.ts';
+import type { CaContexts } from '../src/services/ca-contexts.ts';
+import type { PolicyService } from '../src/services/policy-service.ts';
+import type { PrincipalService } from '../src/services/principal-service.ts';
+import type { Ca } from '../src/domain/ca.ts';
+import type { Authorizer } from './authorization.ts';
 import type { CrlUpdater } from '../crl/crl-updater.ts';
 import { errorHandler } from './errors.ts';
 import { issueFastPath } from './issue-fast-path.ts';
@@ -19,6 +24,9 @@ import { mount, type Route } from './route.ts';
 import { caRoutes } from './routes/cas.ts';
 import { certificateRoutes } from './routes/certificates.ts';
 import { crlAdminRoutes, crlPublicRoutes } from './routes/crl.ts';
+import { meRoutes } from './routes/me.ts';
+import { policyRoutes } from './routes/policies.ts';
+import { principalRoutes } from './routes/principals.ts';
 import { serviceRoutes } from './routes/service.ts';
 
 export interface AppDeps {
@@ -33,6 +41,12 @@ export interface AppDeps {
   certificates: CertificateService;
   issuance: IssuanceService;
   revocation: RevocationService;
+  principals: PrincipalService;
+  policies: PolicyService;
+  contexts: Pick<CaContexts, 'get'>;
+  authz: Authorizer;
+  /** The CA row as the database has it now (authorization's ResourceTag keys). */
+  findCa: (id: string) => Promise<Ca | undefined>;
   /** Where clients reach the service (CRL URLs of CAs without a baseUrl). */
   publicUrl: string;
   /** The key store types the API accepts (hsm-adapters/index.ts). */
@@ -49,6 +63,9 @@ export function routes(deps: AppDeps): Route[] {
     ...certificateRoutes(deps),
     ...crlAdminRoutes({ ...deps, updater: deps.crlUpdater, publications: deps.crlPublications }),
     ...caRoutes(deps),
+    ...principalRoutes(deps),
+    ...policyRoutes(deps),
+    ...meRoutes({ ...deps, cas: deps.findCa }),
   ];
   return all;
 }

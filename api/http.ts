@@ -1,12 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Actor } from '../src/services/actor.ts';
+import type { Caller } from '../src/services/auth-service.ts';
 
 /*
  * The request and response types the handlers use: Node's own API plus `locals`, so that the same
  * code serves the Express app and the issuance fast path (issue-fast-path.ts).
  */
 export type Req = IncomingMessage & { body?: unknown };
-export type Res = ServerResponse & { locals: { requestId: string; actor: Actor } };
+/** `caller` and `actor` are set once the request is authenticated (every /v1 route). */
+export type Res = ServerResponse & { locals: { requestId: string; actor: Actor; caller: Caller } };
 export type Next = (err?: unknown) => void;
 export type Handler = (req: Req, res: Res, next: Next) => void | Promise<void>;
 
@@ -15,6 +17,12 @@ export const pathOf = (req: IncomingMessage): string => (req.url ?? '/').split('
 /** JSON without Express's res.json machinery (content negotiation, ETag, JSONP): the hot path's reply. */
 export function sendJson(res: ServerResponse, status: number, value: unknown): void {
   sendBody(res, status, 'application/json; charset=utf-8', JSON.stringify(value));
+}
+
+/** 204: done, nothing to say. */
+export function sendNoContent(res: ServerResponse): void {
+  res.writeHead(204);
+  res.end();
 }
 
 /** A complete answer with its Content-Type and Content-Length. */
@@ -27,5 +35,6 @@ declare module 'express-serve-static-core' {
   interface Locals {
     requestId: string;
     actor: Actor;
+    caller: Caller;
   }
 }

@@ -2,7 +2,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { invalid } from '../src/domain/ca-error.ts';
 import type { AuthService } from '../src/services/auth-service.ts';
+import type { CaContexts } from '../src/services/ca-contexts.ts';
 import type { IssuanceService } from '../src/services/issuance-service.ts';
+import type { Authorizer } from './authorization.ts';
 import { errorHandler } from './errors.ts';
 import type { Req, Res } from './http.ts';
 import { authenticate, body, chain, requestContext } from './middleware.ts';
@@ -17,7 +19,7 @@ const ISSUE = /^\/v1\/cas\/([^/?#]*)\/certificates\/?(?:\?|$)/;
  * authentication, body, issueCertificate, error rendering) in the same order; every other request
  * goes to Express. test/e2e/fast-path.test.ts checks that both give the same answers.
  */
-export function issueFastPath(deps: { logger: Logger; auth: AuthService; issuance: IssuanceService }) {
+export function issueFastPath(deps: { logger: Logger; auth: AuthService; issuance: IssuanceService; contexts: Pick<CaContexts, 'get'>; authz: Authorizer }) {
   const run = chain(
     [
       requestContext(deps.logger),
@@ -32,7 +34,7 @@ export function issueFastPath(deps: { logger: Logger; auth: AuthService; issuanc
       },
       authenticate(deps.auth),
       body,
-      (req, res) => issueCertificate(deps.issuance, req, res),
+      (req, res) => issueCertificate(deps, req, res),
     ],
     errorHandler(deps.logger),
   );

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { CaError, invalid } from '../src/domain/ca-error.ts';
+import { sourceIp } from './authorization.ts';
 import type { AuthService } from '../src/services/auth-service.ts';
 import { pathOf, type Handler, type Req, type Res } from './http.ts';
 
@@ -103,14 +104,14 @@ export function chain(handlers: Handler[], onError: (err: unknown, req: Req, res
   };
 }
 
-/** Every /v1 route needs a valid bearer token; all current principals are administrators. */
+/** Every /v1 route needs a valid bearer token; what the principal may do is each route's to check (authorization.ts). */
 export function authenticate(auth: AuthService): Handler {
   return async (req, res, next) => {
     const header = req.headers.authorization;
     const m = header ? /^Bearer[ ]+([\x21-\x7e]{1,512})\s*$/i.exec(header) : null;
-    const token = await auth.authenticate(m?.[1]);
-    if (token.role !== 'admin') throw new CaError('forbidden', 'forbidden', 'this principal may not do that');
-    res.locals.actor = { id: `token:${token.id}`, requestId: res.locals.requestId };
+    const caller = await auth.authenticate(m?.[1]);
+    res.locals.caller = caller;
+    res.locals.actor = { id: caller.principal.id, name: caller.principal.name, tokenId: caller.tokenId, requestId: res.locals.requestId, sourceIp: sourceIp(req) };
     next();
   };
 }

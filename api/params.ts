@@ -38,3 +38,9 @@ export function page<C>(query: Record<string, unknown>, decode: (raw: unknown) =
 }
 
 export const encodeCursor = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+/** A path id that must be a UUID (principals, policies, tokens): lower-cased; anything else is 400 invalid_id. */
+export function uuid(value: unknown, what: string): string {
+  if (typeof value !== 'string' || !UUID.test(value)) throw invalid('invalid_id', `a ${what} id is a UUID`);
+  return value.toLowerCase();
+}

@@ -1,5 +1,7 @@
 import { crlUrl, effectiveStatus, type Ca } from '../src/domain/ca.ts';
 import type { IssuedCertificate } from '../src/domain/certificate.ts';
+import type { Policy } from '../src/domain/policy.ts';
+import type { ApiToken, Principal } from '../src/domain/principal.ts';
 import type { CrlPublicationRecord } from '../src/ports/crl-publication-repository.ts';
 import type { KeyStatus } from '../src/ports/key-store.ts';
 import type { StoredCrl } from '../src/ports/repositories.ts';
@@ -85,5 +87,41 @@ export function presentCrlStatus(ca: Pick<Ca, 'id' | 'revocation'>, crl: Omit<St
       error: t.error,
       at: t.at.toISOString(),
     })),
+  };
+}
+
+export function presentPrincipal(p: Principal) {
+  return {
+    id: p.id,
+    name: p.name,
+    description: p.description,
+    status: p.status,
+    policies: p.policies,
+    tags: p.tags,
+    createdAt: p.createdAt.toISOString(),
+    updatedAt: p.updatedAt.toISOString(),
+  };
+}
+
+/** A token without its secret (the secret is shown once, when it is created). */
+export function presentToken(t: ApiToken) {
+  return {
+    id: t.id,
+    description: t.description ?? '',
+    createdAt: t.createdAt.toISOString(),
+    expiresAt: iso(t.expiresAt) ?? null,
+    lastUsedAt: iso(t.lastUsedAt) ?? null,
+  };
+}
+
+export function presentPolicy(p: Policy) {
+  return {
+    id: p.id,
+    name: p.name,
+    description: p.description,
+    document: p.document,
+    builtIn: p.builtIn,
+    createdAt: p.createdAt.toISOString(),
+    updatedAt: p.updatedAt.toISOString(),
   };
 }

@@ -122,3 +122,54 @@ export const CrlStatusResponse = z.object({
 export const HealthResponse = z.object({ status: z.literal('ok') });
 
 export const OpenApiResponse = z.looseObject({ openapi: z.literal('3.1.0'), info: z.looseObject({}), paths: z.record(z.string(), z.unknown()) });
+
+export const PrincipalResponse = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  description: z.string().optional(),
+  status: z.enum(['ACTIVE', 'DISABLED']),
+  policies: z.array(z.uuid()).describe('ids of the attached policies'),
+  tags: z.record(z.string(), z.string()),
+  createdAt: time,
+  updatedAt: time,
+});
+export const PrincipalListResponse = list(PrincipalResponse);
+
+export const TokenResponse = z.object({
+  id: z.uuid(),
+  description: z.string(),
+  createdAt: time,
+  expiresAt: time.nullable(),
+  lastUsedAt: time.nullable().describe('approximate: written at most about once a minute'),
+});
+export const CreatedTokenResponse = TokenResponse.omit({ lastUsedAt: true }).extend({
+  token: z.string().startsWith('pca_').describe('the secret: shown only in this answer'),
+});
+export const TokenListResponse = z.object({ items: z.array(TokenResponse) });
+
+export const PolicyResponse = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  description: z.string().optional(),
+  document: z.looseObject({}),
+  builtIn: z.boolean(),
+  createdAt: time,
+  updatedAt: time,
+});
+export const PolicyListResponse = list(PolicyResponse);
+
+export const MeResponse = z.object({ principal: PrincipalResponse, policies: z.array(PolicyResponse) });
+
+export const AuthorizeResponse = z.object({
+  results: z.array(
+    z.object({
+      allowed: z.boolean(),
+      reason: z.enum(['allowed', 'explicit_deny', 'no_allow']),
+      statement: z.string().optional().describe('the Sid (or #n) that decided, or the Allow that came closest'),
+      policy: z.string().optional(),
+      detail: z.string(),
+    }),
+  ),
+});
+
+export const NoContent = { description: 'done; no body' };

@@ -1,5 +1,6 @@
 import type { Router } from 'express';
 import type { z } from 'zod';
+import { CaError } from '../src/domain/ca-error.ts';
 import type { Handler, Req } from './http.ts';
 
 /** One response of a route, as the OpenAPI document describes it. */
@@ -56,3 +57,11 @@ export function mount(router: Router, routes: readonly Route[]): void {
     router[r.method](path, r.handler as unknown as Parameters<Router['get']>[1]);
   }
 }
+
+/** For a lookup: undefined instead of the CaError `code` (a resource that does not exist), anything else thrown on. */
+export const unlessNotFound =
+  (code: string) =>
+  (e: unknown): undefined => {
+    if (e instanceof CaError && e.code === code) return undefined;
+    throw e;
+  };

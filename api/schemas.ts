@@ -135,3 +135,55 @@ export const listParameters = [
   { name: 'limit', in: 'query' as const, schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
   { name: 'cursor', in: 'query' as const, description: 'nextCursor of the previous page', schema: { type: 'string' } },
 ];
+
+const PrincipalName = z.string().regex(/^[A-Za-z0-9._@-]{1,64}$/, 'a principal name: 1 to 64 of A-Z a-z 0-9 . _ @ -');
+const Description = z.string().max(1024);
+const PolicyRefs = z.array(z.string().min(1).max(128)).max(20).describe('policy ids (or names)');
+
+export const CreatePrincipalSchema = z.strictObject({
+  name: PrincipalName,
+  description: Description.optional(),
+  policies: PolicyRefs.optional(),
+  tags: Tags.optional(),
+});
+
+export const UpdatePrincipalSchema = z.strictObject({
+  description: Description.optional(),
+  status: z.enum(['ACTIVE', 'DISABLED']).optional(),
+  policies: PolicyRefs.optional(),
+  tags: Tags.optional(),
+});
+
+export const CreateTokenSchema = z.strictObject({
+  description: z.string().max(256).optional(),
+  expiresAt: z.iso.datetime({ offset: true }).optional(),
+});
+
+const PolicyDocument = z.looseObject({}).describe('an IAM-shaped policy document: { Version: "2012-10-17", Statement: [...] } (docs/policies.md)');
+
+export const CreatePolicySchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9._+=,@-]{1,128}$/, 'a policy name: 1 to 128 of A-Z a-z 0-9 . _ + = , @ -'),
+  description: Description.optional(),
+  document: PolicyDocument,
+});
+
+export const UpdatePolicySchema = z.strictObject({
+  description: Description.optional(),
+  document: PolicyDocument,
+});
+
+const ContextValueSchema = z.union([z.string(), z.number(), z.boolean(), z.array(z.string()).max(100)]);
+
+export const AuthorizeSchema = z.strictObject({
+  checks: z
+    .array(
+      z.strictObject({
+        action: z.string().min(1).max(128).describe('e.g. privateca:IssueCertificate'),
+        resource: z.string().min(1).max(256).describe('e.g. ca/{caId}, ca/*, principal/{id}'),
+        context: z.record(z.string().min(1).max(256), ContextValueSchema).optional().describe('condition keys and their values, e.g. {"privateca:DnsNames": ["a.example.internal"]}'),
+      }),
+    )
+    .min(1)
+    .max(100),
+  principalId: z.uuid().optional().describe('evaluate for this principal instead of the caller (needs privateca:SimulatePrincipalPolicy on principal/{id})'),
+});

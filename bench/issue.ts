@@ -5,9 +5,10 @@
  *
  *   npm run bench:issue -- [--concurrency 16] [--duration 15] [--workers 2] [--database pg|pglite]
  *                          [--key-store software|pkcs11|software,pkcs11] [--pkcs11-sign async|sync]
- *                          [--url http://… --token …]
+ *                          [--principal admin|restricted|admin,restricted] [--url http://… --token …]
  *
- * `--key-store software,pkcs11` measures both, one after the other, in the same run. pkcs11 uses the
+ * `--key-store software,pkcs11` measures both, one after the other, in the same run; so does
+ * `--principal admin,restricted` (the administrator, then a principal restricted by a policy). pkcs11 uses the
  * token in PRIVATECA_PKCS11_* when set, otherwise a fresh SoftHSM2 token made for the run.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -32,6 +33,8 @@ const { values: args } = parseArgs({
     workers: { type: 'string', default: String(os.availableParallelism()) },
     database: { type: 'string', default: 'pg' },
     'key-store': { type: 'string', default: 'software' },
+    /** Who issues: the administrator, or a service principal whose policy has conditions on template, names, validity and the CA's tags. */
+    principal: { type: 'string', default: 'admin' },
     /** PRIVATECA_PKCS11_SIGN for the SoftHSM2 token made for the run: sync suits an in-process module. */
     'pkcs11-sign': { type: 'string', default: 'sync' },
     url: { type: 'string' },
@@ -196,7 +199,12 @@ async function main() {
   console.log(`${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
   const results = [];
-  for (const keyStore of args['key-store']!.split(',')) results.push(await run(keyStore, csrs));
+  for (const keyStore of args['key-store']!.split(',')) {
+    for (const principal of args.principal!.split(',')) {
+      if (principal !== 'admin' && principal !== 'restricted') throw new Error('--principal is admin, restricted or both');
+      results.push(await run(keyStore, principal, csrs));
+    }
+  }
   mkdirSync(path.dirname(args.out!), { recursive: true });
   writeFileSync(args.out!, JSON.stringify(results.length === 1 ? results[0] : results, null, 2) + '\n');
   if (results.some((r) => r.errors)) process.exitCode = 1;
@@ -204,7 +212,38 @@ async function main() {
 }
 
 /** One measurement: a fresh service and CA on `keyStore`, the clients for warmup + duration. */
-async function run(keyStore: string, csrs: string[]) {
+/** The policy of `--principal restricted`: what a real service principal's policy looks like. */
+const RESTRICTED_POLICY = {
+  Version: '2012-10-17',
+  Statement: [
+    {
+      Sid: 'BenchIssuer',
+      Effect: 'Allow',
+      Action: 'privateca:IssueCertificate',
+      Resource: 'ca/*',
+      Condition: {
+        StringEquals: { 'privateca:Template': 'EndEntityCertificate/V1', 'privateca:ResourceTag/team': 'bench' },
+        'ForAllValues:StringLike': { 'privateca:DnsNames': ['*.bench.internal'] },
+        StringLikeIfExists: { 'privateca:CommonName': ['*.bench.internal'] },
+        Null: { 'privateca:DnsNames': 'false', 'privateca:IpAddresses': 'true' },
+        NumericLessThanEquals: { 'privateca:ValidityDays': 30 },
+        StringLike: { 'privateca:KeyAlgorithm': ['EC_prime256v1', 'RSA_*'] },
+      },
+    },
+  ],
+};
+
+/** A token of a principal whose only policy is RESTRICTED_POLICY. */
+async function restrictedToken(base: string, adminToken: string): Promise<string> {
+  const policy = await request(base, adminToken, 'POST', '/v1/policies', { name: 'bench-issuer', document: RESTRICTED_POLICY });
+  if (policy.status !== 201) throw new Error(`creating the policy failed: ${JSON.stringify(policy.body)}`);
+  const principal = await request(base, adminToken, 'POST', '/v1/principals', { name: 'bench-svc', policies: [policy.body.id] });
+  const token = await request(base, adminToken, 'POST', `/v1/principals/${principal.body.id}/tokens`, {});
+  if (token.status !== 201) throw new Error(`creating the token failed: ${JSON.stringify(token.body)}`);
+  return token.body.token;
+}
+
+async function run(keyStore: string, principal: 'admin' | 'restricted', csrs: string[]) {
   const svc = await startService(keyStore);
   try {
     const ca = await request(svc.base, svc.token, 'POST', '/v1/cas', {
@@ -213,9 +252,11 @@ async function run(keyStore: string, csrs: string[]) {
       keyAlgorithm: 'EC_prime256v1',
       keyStore: { type: keyStore },
       revocation: { crl: { enabled: true, baseUrl: 'http://crl.bench.internal' } },
+      tags: { team: 'bench' },
     });
     if (ca.status !== 201) throw new Error(`creating the CA failed: ${JSON.stringify(ca.body)}`);
     const caPath = `/v1/cas/${ca.body.id}/certificates`;
+    const token = principal === 'admin' ? svc.token : await restrictedToken(svc.base, svc.token);
 
     let next = 0;
     let measuring = false;
@@ -224,7 +265,7 @@ async function run(keyStore: string, csrs: string[]) {
     let errors = 0;
     let firstError: unknown;
     const { hostname, port } = new URL(svc.base);
-    const auth = { authorization: `Bearer ${svc.token}` };
+    const auth = { authorization: `Bearer ${token}` };
     const client = async () => {
       const conn = new BenchConnection(hostname, Number(port));
       while (!stop) {
@@ -268,6 +309,7 @@ async function run(keyStore: string, csrs: string[]) {
       database: args.database,
       workers: args.database === 'pg' ? Number(args.workers) : 1,
       keyStore,
+      principal,
       pkcs11Sign: keyStore === 'pkcs11' ? args['pkcs11-sign'] : undefined,
       concurrency,
       seconds: Math.round(elapsed * 10) / 10,
@@ -287,7 +329,7 @@ async function run(keyStore: string, csrs: string[]) {
     };
     console.log(
       `${result.certificatesPerSecond} certificates/s, p50 ${result.p50ms} ms, p99 ${result.p99ms} ms ` +
-        `(${result.certificates} in ${result.seconds} s, concurrency ${concurrency}, ${result.workers} worker(s), ${args.database}, ${keyStore} key, ${errors} errors)`,
+        `(${result.certificates} in ${result.seconds} s, concurrency ${concurrency}, ${result.workers} worker(s), ${args.database}, ${keyStore} key, ${principal} principal, ${errors} errors)`,
     );
     console.log(`service memory: RSS ${memory.rss} MB at the end, peak ${memory.peak} MB (all its processes)`);
     console.log(`CPU per certificate: service ${result.cpuMicrosecondsPerCertificate.service} µs, PostgreSQL ${result.cpuMicrosecondsPerCertificate.postgres} µs, bench client ${result.cpuMicrosecondsPerCertificate.benchClient} µs`);

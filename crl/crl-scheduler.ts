@@ -2,72 +2,36 @@ import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import { CaError } from '../src/domain/ca-error.ts';
 import type { Ca } from '../src/domain/ca.ts';
-import type { CaRepository } from '../src/ports/repositories.ts';
 import type { CrlUpdater } from './crl-updater.ts';
 
 /** How long revocations are gathered before the CRL is rebuilt (docs/api.md: in the CRL within 5 s). */
 const DEBOUNCE_MS = 1_000;
-/** How often a node looks for CA changes made on other nodes (new CAs, schedule or CRL settings). */
-const RESYNC_MS = 2_000;
 
 const publishes = (ca: Ca) => ca.revocation.crl.enabled && !!ca.certificateDer && ca.status !== 'PENDING_CERTIFICATE';
 
 /**
  * When CRLs are made: on each CA's cron schedule (node-cron), soon after every revocation
- * (debounced), and at once when a CA starts publishing. Every node runs one; the updater's lock and
- * its `unlessSince` make one CRL per tick across nodes.
+ * (debounced), and at once when a CA starts publishing. Every node runs one, told of CA changes made
+ * here and on other nodes (src/services/ca-watcher.ts); the updater's lock and its `unlessSince`
+ * make one CRL per tick across nodes.
  */
 export class CrlScheduler {
   private readonly tasks = new Map<string, { schedule: string; task: ScheduledTask }>();
   private readonly pending = new Map<string, NodeJS.Timeout>();
   private readonly running = new Map<string, Promise<unknown>>();
   private stopped = false;
-  /** updatedAt of every CA as last seen, to notice changes made on other nodes. */
-  private readonly seen = new Map<string, number>();
-  private resyncTimer?: NodeJS.Timeout;
 
-  constructor(private readonly deps: { updater: CrlUpdater; cas: Pick<CaRepository, 'get' | 'listVersions'>; logger: Logger; resyncMs?: number }) {}
+  constructor(private readonly deps: { updater: CrlUpdater; logger: Logger }) {}
 
-  /** Schedules every CA that publishes CRLs, then follows changes made by any node. */
-  async start(): Promise<void> {
-    await this.resync();
-    const loop = () => {
-      this.resyncTimer = setTimeout(async () => {
-        try {
-          await this.resync();
-        } catch (e) {
-          this.deps.logger.warn({ err: e }, 'reading CA changes for the CRL schedule failed');
-        }
-        if (!this.stopped) loop();
-      }, this.deps.resyncMs ?? RESYNC_MS);
-      this.resyncTimer.unref();
-    };
-    loop();
-  }
-
-  /** Reads what changed since the last look (one small query; full rows only for changed CAs). */
-  private async resync(): Promise<void> {
-    const versions = await this.deps.cas.listVersions();
-    const present = new Set<string>();
-    for (const v of versions) {
-      present.add(v.id);
-      if (this.seen.get(v.id) === v.updatedAt.getTime()) continue;
-      const ca = await this.deps.cas.get(v.id);
-      if (ca) this.caChanged(ca, { publishNow: false });
-    }
-    for (const id of [...this.tasks.keys()]) {
-      if (!present.has(id)) {
-        void this.tasks.get(id)?.task.destroy();
-        this.tasks.delete(id);
-      }
-    }
-    for (const id of [...this.seen.keys()]) if (!present.has(id)) this.seen.delete(id);
+  /** The CA is gone (purged): nothing left to publish for. */
+  removed(caId: string): void {
+    void this.tasks.get(caId)?.task.destroy();
+    this.tasks.delete(caId);
   }
 
   /** Follows a CA's change: (re)schedules it, and publishes at once when it has just become able to. */
   caChanged(ca: Ca, options: { publishNow?: boolean } = {}): void {
     if (this.stopped) return;
-    this.seen.set(ca.id, ca.updatedAt.getTime());
     const current = this.tasks.get(ca.id);
     if (!publishes(ca)) {
       void current?.task.destroy();
@@ -132,7 +96,6 @@ export class CrlScheduler {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.resyncTimer);
     for (const t of this.pending.values()) clearTimeout(t);
     for (const { task } of this.tasks.values()) await task.destroy();
     await Promise.all(this.running.values());

@@ -8,6 +8,7 @@ import cron from 'node-cron';
 import { pino, type Logger } from 'pino';
 import { createApp, createRequestListener, routes } from '../api/app.ts';
 import type { Route } from '../api/route.ts';
+import { Authorizer } from '../api/authorization.ts';
 import { CrlScheduler } from '../crl/crl-scheduler.ts';
 import { CrlUpdater } from '../crl/crl-updater.ts';
 import { CrlTargetQueue } from '../crl/publish-targets.ts';
@@ -28,8 +29,11 @@ import { systemClock, type Clock } from './ports/clock.ts';
 import { SYSTEM_ACTOR } from './services/actor.ts';
 import { AuthService } from './services/auth-service.ts';
 import { CaContexts } from './services/ca-contexts.ts';
+import { CaWatcher } from './services/ca-watcher.ts';
 import { CaService } from './services/ca-service.ts';
 import { CertificateService } from './services/certificate-service.ts';
+import { PolicyService } from './services/policy-service.ts';
+import { PrincipalService } from './services/principal-service.ts';
 import { IssuanceService } from './services/issuance-service.ts';
 import { RevocationService } from './services/revocation-service.ts';
 
@@ -120,15 +124,33 @@ export async function compose(options: { db: Db; config: Config; logger: Logger;
     // Without extra targets, a CRL is never joined into one buffer.
     targets: publishers.length ? crlTargets : undefined,
   });
-  const crlScheduler = new CrlScheduler({ updater: crlUpdater, cas: repos.cas, logger });
+  const crlScheduler = new CrlScheduler({ updater: crlUpdater, logger });
+  const watcher = new CaWatcher({ cas: repos.cas, onError: (e) => logger.warn({ err: e }, 'reading CA changes made on other nodes failed') });
   cas.onChange((ca) => {
+    watcher.noteLocal(ca);
     contexts.invalidate(ca.id);
     crlScheduler.caChanged(ca);
   });
+  // Changes made on other nodes: status, tags (ResourceTag conditions), CRL settings.
+  watcher.onChange((ca) => {
+    contexts.invalidate(ca.id);
+    crlScheduler.caChanged(ca, { publishNow: false });
+  });
+  watcher.onRemoved((id) => {
+    contexts.invalidate(id);
+    crlScheduler.removed(id);
+  });
   revocation.onRevoked((caId) => crlScheduler.revoked(caId));
   contexts.onPartitionOpened((caId) => crlScheduler.partitionOpened(caId));
-  await crlScheduler.start();
+  await watcher.start();
   const auth = new AuthService({ repos, clock });
+  const principals = new PrincipalService({ repos, clock });
+  const policies = new PolicyService({ repos, clock });
+  // A change made on this node takes effect here at once; other nodes notice within AuthService's cache time.
+  principals.onChange(() => auth.invalidate());
+  policies.onChange(() => auth.invalidate());
+  const findCa = (id: string) => repos.cas.get(id);
+  const authz = new Authorizer({ clock, cas: findCa });
   const deps = {
     logger,
     clock,
@@ -138,6 +160,11 @@ export async function compose(options: { db: Db; config: Config; logger: Logger;
     certificates,
     issuance,
     revocation,
+    principals,
+    policies,
+    contexts,
+    authz,
+    findCa,
     crls: repos.crls,
     crlUpdater,
     crlPublications,
@@ -155,7 +182,9 @@ export async function compose(options: { db: Db; config: Config; logger: Logger;
     revocation,
     crlUpdater,
     async close() {
+      watcher.stop();
       await crlScheduler.stop();
+      await auth.flushUse();
       await crlTargets.idle();
       await s3?.close();
       await keyStores.close();

@@ -9,6 +9,7 @@ import { caId, encodeCursor, page } from '../params.ts';
 import { parseBody } from '../validation.ts';
 import { presentCa } from '../presenters.ts';
 import { CaCertificateResponse, CaListResponse, CaResponse, CsrResponse } from '../responses.ts';
+import { requestTags, type Authorizer } from '../authorization.ts';
 import { negotiate } from '../negotiate.ts';
 import { params, query, type Route } from '../route.ts';
 import { CERTIFICATE_TYPES, sendCertificate } from '../representations.ts';
@@ -23,8 +24,8 @@ const decodeCaCursor = (raw: unknown) => {
 };
 
 /** /v1/cas: the CA lifecycle. */
-export function caRoutes(deps: { cas: CaService; clock: Clock; keyStoreTypes: readonly string[]; publicUrl: string; logger: Logger }): Route[] {
-  const { cas, clock } = deps;
+export function caRoutes(deps: { cas: CaService; clock: Clock; keyStoreTypes: readonly string[]; publicUrl: string; logger: Logger; authz: Authorizer }): Route[] {
+  const { cas, clock, authz } = deps;
   const show = async (ca: Ca) => presentCa(ca, clock.now(), await cas.keyStatus(ca));
   /** A CA just created or changed, with what its settings will get wrong (docs/api.md: the CA's `warnings`). */
   const changed = async (ca: Ca) => {
@@ -46,6 +47,12 @@ export function caRoutes(deps: { cas: CaService; clock: Clock; keyStoreTypes: re
       errors: [503],
       handler: async (req, res) => {
         const input = parseBody(CreateCaSchema, req.body);
+        authz.require(req, res, 'CreateCertificateAuthority', 'ca/*', {
+          'privateca:CaType': input.type,
+          'privateca:KeyAlgorithm': input.keyAlgorithm,
+          'privateca:KeyStoreType': input.keyStore?.type ?? 'software',
+          ...requestTags(input.tags),
+        });
         sendJson(res, 201, await changed(await cas.create(res.locals.actor, input)));
       },
     },
@@ -58,6 +65,7 @@ export function caRoutes(deps: { cas: CaService; clock: Clock; keyStoreTypes: re
       responses: { '200': { description: '{ items, nextCursor }', schema: CaListResponse } },
       handler: async (req, res) => {
         const { limit, after } = page(query(req), decodeCaCursor);
+        authz.require(req, res, 'ListCertificateAuthorities', 'ca/*');
         const items = await cas.list({ limit, after });
         const last = items.length === limit ? items[items.length - 1] : undefined;
         sendJson(res, 200, {
@@ -73,7 +81,7 @@ export function caRoutes(deps: { cas: CaService; clock: Clock; keyStoreTypes: re
       summary: 'Describe a CA, with whether its key can sign now',
       responses: { '200': theCa },
       handler: async (req, res) => {
-        sendJson(res, 200, await show(await cas.get(caId(params(req).caId))));
+        sendJson(res, 200, await show(await authz.ca(req, res, 'DescribeCertificateAuthority', caId(params(req).caId))));
       },
     },
     {
@@ -87,6 +95,7 @@ export function caRoutes(deps: { cas: CaService; clock: Clock; keyStoreTypes: re
       handler: async (req, res) => {
         const id = caId(params(req).caId);
         const input = parseBody(PatchCaSchema, req.body);
+        await authz.ca(req, res, 'UpdateCertificateAuthority', id, requestTags(input.tags));
         sendJson(res, 200, await changed(await cas.patch(res.locals.actor, id, input)));
       },
     },
@@ -110,6 +119,7 @@ export function caRoutes(deps: { cas: CaService; clock: Clock; keyStoreTypes: re
           }
           days = Number(raw);
         }
+        await authz.ca(req, res, 'DeleteCertificateAuthority', id);
         sendJson(res, 200, await show(await cas.delete(res.locals.actor, id, days)));
       },
     },
@@ -121,7 +131,9 @@ export function caRoutes(deps: { cas: CaService; clock: Clock; keyStoreTypes: re
       responses: { '200': theCa },
       errors: [409],
       handler: async (req, res) => {
-        sendJson(res, 200, await show(await cas.restore(res.locals.actor, caId(params(req).caId))));
+        const id = caId(params(req).caId);
+        await authz.ca(req, res, 'RestoreCertificateAuthority', id);
+        sendJson(res, 200, await show(await cas.restore(res.locals.actor, id)));
       },
     },
     {
@@ -132,7 +144,9 @@ export function caRoutes(deps: { cas: CaService; clock: Clock; keyStoreTypes: re
       responses: { '200': { description: '{ csr }', schema: CsrResponse } },
       errors: [409],
       handler: async (req, res) => {
-        sendJson(res, 200, { csr: csrPem(await cas.getCsr(caId(params(req).caId))) });
+        const id = caId(params(req).caId);
+        await authz.ca(req, res, 'GetCertificateAuthorityCsr', id);
+        sendJson(res, 200, { csr: csrPem(await cas.getCsr(id)) });
       },
     },
     {
@@ -146,6 +160,7 @@ export function caRoutes(deps: { cas: CaService; clock: Clock; keyStoreTypes: re
       handler: async (req, res) => {
         const id = caId(params(req).caId);
         const input = parseBody(ImportCertificateSchema, req.body);
+        await authz.ca(req, res, 'ImportCertificateAuthorityCertificate', id);
         sendJson(res, 200, await show(await cas.importCertificate(res.locals.actor, id, input)));
       },
     },
@@ -168,6 +183,7 @@ export function caRoutes(deps: { cas: CaService; clock: Clock; keyStoreTypes: re
       handler: async (req, res) => {
         const id = caId(params(req).caId);
         const type = negotiate(req, CERTIFICATE_TYPES);
+        await authz.ca(req, res, 'GetCertificateAuthorityCertificate', id);
         const ca = await cas.getCertificate(id);
         sendCertificate(res, type, ca.der, ca.chain, () => ({ certificate: certificatePem(ca.der), chain: ca.chain }));
       },

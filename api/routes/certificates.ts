@@ -1,8 +1,11 @@
-import { invalid } from '../../src/domain/ca-error.ts';
+import { invalid, notFound } from '../../src/domain/ca-error.ts';
 import { parseSerial } from '../../src/domain/serial.ts';
+import type { CaContexts } from '../../src/services/ca-contexts.ts';
 import type { CertificateService } from '../../src/services/certificate-service.ts';
+import { issuanceKeys } from '../../src/services/policy/issuance-keys.ts';
 import type { IssuanceService } from '../../src/services/issuance-service.ts';
 import type { RevocationService } from '../../src/services/revocation-service.ts';
+import type { Authorizer } from '../authorization.ts';
 import { sendJson, type Req, type Res } from '../http.ts';
 import { negotiate } from '../negotiate.ts';
 import { caId, encodeCursor, page } from '../params.ts';
@@ -10,7 +13,7 @@ import { parseBody } from '../validation.ts';
 import { presentCertificate, presentCertificateItem } from '../presenters.ts';
 import { CERTIFICATE_TYPES, sendCertificate } from '../representations.ts';
 import { CertificateListResponse, CertificateResponse, IssuedResponse } from '../responses.ts';
-import { params, query, type Route } from '../route.ts';
+import { params, query, unlessNotFound, type Route } from '../route.ts';
 import { IssueSchema, RevokeSchema, listParameters } from '../schemas.ts';
 
 const decodeSerialCursor = (raw: unknown) => {
@@ -19,11 +22,19 @@ const decodeSerialCursor = (raw: unknown) => {
   return parseSerial(s);
 };
 
-/** POST /v1/cas/{caId}/certificates; shared by the route below and the fast path (issue-fast-path.ts). */
-export async function issueCertificate(issuance: IssuanceService, req: Req, res: Res): Promise<void> {
+/**
+ * POST /v1/cas/{caId}/certificates; shared by the route below and the fast path (issue-fast-path.ts):
+ * the CA (404 or 403) → the request checked against it (400) → the caller's policies over the
+ * request's condition keys (403) → signed and recorded.
+ */
+export async function issueCertificate(deps: { issuance: IssuanceService; contexts: Pick<CaContexts, 'get'>; authz: Authorizer }, req: Req, res: Res): Promise<void> {
   const id = caId(params(req).caId);
   const input = parseBody(IssueSchema, req.body);
-  const out = await issuance.issue(res.locals.actor, id, input);
+  const resource = `ca/${id}`;
+  const ctx = await deps.authz.visible(req, res, 'IssueCertificate', resource, 'DescribeCertificateAuthority', () => deps.contexts.get(id).catch(unlessNotFound('ca_not_found')), () => caNotFound(id));
+  const request = await deps.issuance.prepare(ctx, input);
+  deps.authz.require(req, res, 'IssueCertificate', resource, issuanceKeys(request), ctx.ca.tags);
+  const out = await deps.issuance.issue(res.locals.actor, request);
   sendJson(res, out.replayed ? 200 : 201, {
     serial: out.serial,
     certificate: out.certificate,
@@ -33,8 +44,11 @@ export async function issueCertificate(issuance: IssuanceService, req: Req, res:
   });
 }
 
+const caNotFound = (id: string) => notFound('ca_not_found', `no CA ${id}`);
+
 /** /v1/cas/{caId}/certificates: issuance, lookup, revocation. */
-export function certificateRoutes(deps: { issuance: IssuanceService; revocation: RevocationService; certificates: CertificateService }): Route[] {
+export function certificateRoutes(deps: { issuance: IssuanceService; revocation: RevocationService; certificates: CertificateService; contexts: Pick<CaContexts, 'get'>; authz: Authorizer }): Route[] {
+  const { authz } = deps;
   return [
     {
       method: 'post',
@@ -47,7 +61,7 @@ export function certificateRoutes(deps: { issuance: IssuanceService; revocation:
         '200': { description: 'the certificate issued earlier under the same idempotency token and CSR', schema: IssuedResponse },
       },
       errors: [409, 503],
-      handler: (req, res) => issueCertificate(deps.issuance, req, res),
+      handler: (req, res) => issueCertificate(deps, req, res),
     },
     {
       method: 'get',
@@ -67,6 +81,7 @@ export function certificateRoutes(deps: { issuance: IssuanceService; revocation:
         if (status !== undefined && status !== 'ISSUED' && status !== 'REVOKED') throw invalid('invalid_status', 'status is ISSUED or REVOKED');
         if (q.include !== undefined && q.include !== 'certificate') throw invalid('invalid_include', 'include is certificate');
         const { limit, after } = page(q, decodeSerialCursor);
+        await authz.ca(req, res, 'ListCertificates', id);
         const items = await deps.certificates.list(id, { status, limit, afterSerial: after });
         const last = items.length === limit ? items[items.length - 1] : undefined;
         sendJson(res, 200, {
@@ -95,6 +110,7 @@ export function certificateRoutes(deps: { issuance: IssuanceService; revocation:
         const id = caId(params(req).caId);
         const serial = parseSerial(params(req).serial!);
         const type = negotiate(req, CERTIFICATE_TYPES);
+        await authz.ca(req, res, 'GetCertificate', id);
         const { cert, chain } = await deps.certificates.get(id, serial);
         sendCertificate(res, type, cert.der, chain, () => presentCertificate(cert, chain));
       },
@@ -112,7 +128,9 @@ export function certificateRoutes(deps: { issuance: IssuanceService; revocation:
         const id = caId(params(req).caId);
         const serial = parseSerial(params(req).serial!);
         const input = req.body === undefined ? {} : parseBody(RevokeSchema, req.body);
-        const cert = await deps.revocation.revoke(res.locals.actor, id, serial, input.reason ?? 'UNSPECIFIED');
+        const reason = input.reason ?? 'UNSPECIFIED';
+        await authz.ca(req, res, 'RevokeCertificate', id, { 'privateca:RevocationReason': reason });
+        const cert = await deps.revocation.revoke(res.locals.actor, id, serial, reason);
         sendJson(res, 200, presentCertificate(cert, await deps.certificates.chain(id)));
       },
     },

@@ -5,6 +5,7 @@ import type { CrlRepository, StoredCrl } from '../../src/ports/repositories.ts';
 import type { CaService } from '../../src/services/ca-service.ts';
 import type { CrlUpdater } from '../../crl/crl-updater.ts';
 import { crlPem } from '../../src/x509/pem.ts';
+import type { Authorizer } from '../authorization.ts';
 import { sendBody, sendJson, type Req, type Res } from '../http.ts';
 import { negotiate } from '../negotiate.ts';
 import { caId } from '../params.ts';
@@ -110,7 +111,9 @@ export function crlAdminRoutes(deps: {
   updater: CrlUpdater;
   publications: Pick<CrlPublicationRepository, 'list'>;
   publicUrl: string;
+  authz: Authorizer;
 }): Route[] {
+  const { authz } = deps;
   const status = { description: 'the latest full CRL and the publication targets', schema: CrlStatusResponse };
   return [
     {
@@ -122,6 +125,7 @@ export function crlAdminRoutes(deps: {
       errors: [409, 503],
       handler: async (req, res) => {
         const id = caId(params(req).caId);
+        await authz.ca(req, res, 'PublishCrl', id);
         const crl = await deps.updater.publish(id);
         sendJson(res, 201, presentCrlStatus(await deps.cas.get(id), crl!, await deps.publications.list(id), deps.publicUrl));
       },
@@ -134,7 +138,7 @@ export function crlAdminRoutes(deps: {
       responses: { '200': status },
       handler: async (req, res) => {
         const id = caId(params(req).caId);
-        const ca = await deps.cas.get(id);
+        const ca = await authz.ca(req, res, 'DescribeCrl', id);
         const info = await deps.crls.latestInfo(id, '');
         if (!info) throw notFound('crl_not_found', `CA ${id} has published no CRL yet`);
         sendJson(res, 200, presentCrlStatus(ca, info, await deps.publications.list(id), deps.publicUrl));

@@ -1,6 +1,8 @@
 import type { Ca } from '../domain/ca.ts';
 import type { IssuedCertificate, CertificateStatus } from '../domain/certificate.ts';
 import type { RevocationReason } from '../domain/revocation-reason.ts';
+import type { Policy } from '../domain/policy.ts';
+import type { ApiToken, Principal } from '../domain/principal.ts';
 
 /** One entry of the audit trail: who did what to which CA or certificate, and when. */
 export interface AuditEvent {
@@ -61,18 +63,60 @@ export interface AuditRepository {
   list(options: { caId?: string; limit: number }): Promise<(AuditEvent & { id: string })[]>;
 }
 
-export interface ApiToken {
-  id: string;
-  name: string;
-  role: 'admin';
-  createdAt: Date;
-  revokedAt?: Date;
+/** What authentication reads for a bearer token: the token, its principal and the principal's policies. */
+export interface Credential {
+  token: ApiToken;
+  principal: Principal & { deletedAt?: Date };
+  policies: Policy[];
 }
 
 export interface TokenRepository {
   insert(token: ApiToken, tokenHash: Buffer): Promise<void>;
-  findByHash(tokenHash: Buffer): Promise<ApiToken | undefined>;
+  /** The token with this hash, deleted or not, with its principal (deleted or not) and the principal's policies. */
+  findCredential(tokenHash: Buffer): Promise<Credential | undefined>;
+  /** The principal's tokens that are not deleted, oldest first. */
+  list(principalId: string): Promise<ApiToken[]>;
+  /** Marks the token deleted; false when the principal has no such token (or it is deleted already). */
+  remove(principalId: string, tokenId: string, at: Date): Promise<boolean>;
+  /** Records that these tokens were used at `at` (approximately: never moves lastUsedAt back). */
+  touch(tokenIds: string[], at: Date): Promise<void>;
+  /** Gives every token without a principal (made before principals existed) to this principal. */
+  adoptOrphans(principalId: string): Promise<number>;
+  /** Tokens in the database, deleted ones included (an empty database has none). */
   count(): Promise<number>;
+}
+
+export interface PrincipalRepository {
+  insert(p: Principal): Promise<void>;
+  /** A principal that is not deleted. */
+  get(id: string, options?: { forUpdate?: boolean }): Promise<Principal | undefined>;
+  getByName(name: string): Promise<Principal | undefined>;
+  /** Keyset pagination by name. */
+  list(options: { limit: number; afterName?: string }): Promise<Principal[]>;
+  /** Writes description, status, tags, updatedAt and the attached policies. */
+  save(p: Principal): Promise<void>;
+  /** Marks the principal deleted and detaches its policies; its name is free again. */
+  remove(id: string, at: Date): Promise<void>;
+  /** ACTIVE principals, not deleted, with this policy attached and a token that is neither deleted nor expired at `now`. */
+  countAbleAdministrators(policyId: string, now: Date): Promise<number>;
+  /** Serialises changes that could lock every administrator out (PostgreSQL advisory lock for the transaction). */
+  lockAdministrators(): Promise<void>;
+}
+
+export interface PolicyRepository {
+  insert(p: Policy): Promise<void>;
+  get(id: string, options?: { forUpdate?: boolean }): Promise<Policy | undefined>;
+  getByName(name: string): Promise<Policy | undefined>;
+  /** Those of these ids that exist. */
+  existing(ids: readonly string[]): Promise<string[]>;
+  /** Keyset pagination by name. */
+  list(options: { limit: number; afterName?: string }): Promise<Policy[]>;
+  save(p: Policy): Promise<void>;
+  remove(id: string): Promise<void>;
+  /** Principals (not deleted) that have the policy attached. */
+  attachments(id: string): Promise<number>;
+  /** Inserts or refreshes a built-in policy. */
+  upsertBuiltIn(p: Policy): Promise<void>;
 }
 
 export interface SoftwareKeyRecord {
@@ -148,6 +192,8 @@ export interface Repos {
   idempotency: IdempotencyRepository;
   audit: AuditRepository;
   tokens: TokenRepository;
+  principals: PrincipalRepository;
+  policies: PolicyRepository;
   softwareKeys: SoftwareKeyRepository;
   crls: CrlRepository;
   /** Runs fn with repositories bound to one transaction. */

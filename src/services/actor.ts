@@ -1,8 +1,16 @@
 /** Who is asking, and under which request id: recorded on every audit event. */
 export interface Actor {
-  /** Stable principal name, e.g. "token:<id>" */
+  /** The principal's id, or `system` for the service's own jobs. */
   id: string;
+  /** The principal's name (what audit records show). */
+  name: string;
+  /** The token the request came with. */
+  tokenId?: string;
   requestId?: string;
+  sourceIp?: string;
 }
 
-export const SYSTEM_ACTOR: Actor = { id: 'system' };
+export const SYSTEM_ACTOR: Actor = { id: 'system', name: 'system' };
+
+/** How an actor is written in the audit trail. */
+export const actorLabel = (a: Actor): string => (a.id === 'system' ? 'system' : `principal:${a.name}`);

@@ -9,7 +9,7 @@ import type { Repos } from '../ports/repositories.ts';
 import { createCaCsr, createRootCertificate } from '../x509/ca-certificates.ts';
 import { isSignedBy, parseCertificates, samePublicKey, type CertificateInfo } from '../x509/certificate-info.ts';
 import { certificatePem } from '../x509/pem.ts';
-import type { Actor } from './actor.ts';
+import { actorLabel, type Actor } from './actor.ts';
 
 const DAY = 86_400_000;
 /** Longest chain accepted on import, to bound the work an attacker can make us do. */
@@ -114,7 +114,7 @@ export class CaService {
       await r.cas.insert(ca);
       await r.audit.record({
         at: now,
-        actor: actor.id,
+        actor: actorLabel(actor),
         requestId: actor.requestId,
         action: 'ca.create',
         caId: id,
@@ -256,7 +256,7 @@ export class CaService {
       if (!ca) throw notFound('ca_not_found', `no CA ${id}`);
       const { next, action, serial, detail } = change(ca, now);
       await r.cas.save(next);
-      await r.audit.record({ at: now, actor: actor.id, requestId: actor.requestId, action, caId: id, serial, detail });
+      await r.audit.record({ at: now, actor: actorLabel(actor), requestId: actor.requestId, action, caId: id, serial, detail });
       return next;
     });
     return this.changed(updated);
@@ -279,7 +279,7 @@ export class CaService {
     for (const ca of await this.deps.repos.cas.listPurgeable(now)) {
       await this.deps.repos.tx(async (r) => {
         await r.cas.remove(ca.id);
-        await r.audit.record({ at: now, actor: actor.id, action: 'ca.purge', caId: ca.id, detail: { keyUri: ca.keyUri } });
+        await r.audit.record({ at: now, actor: actorLabel(actor), action: 'ca.purge', caId: ca.id, detail: { keyUri: ca.keyUri } });
       });
       try {
         const ks = this.deps.keyStores.forUri(ca.keyUri);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { CaError, conflict, invalid, unavailable } from '../domain/ca-error.ts';
-import { crlUrl } from '../domain/ca.ts';
+import { crlUrl, effectiveStatus } from '../domain/ca.ts';
 import type { IssuedCertificate } from '../domain/certificate.ts';
 import { checkSigningAlgorithm, type SigningAlgorithm } from '../domain/key-algorithm.ts';
 import { newSerial, serialHex } from '../domain/serial.ts';
@@ -8,9 +8,9 @@ import { DEFAULT_TEMPLATE, findTemplate, type Template } from '../domain/templat
 import type { Clock } from '../ports/clock.ts';
 import type { AuditEvent, Repos } from '../ports/repositories.ts';
 import { parseCsr, type ParsedCsr } from '../x509/csr.ts';
-import { encodeSanDer, sanFromCommonName } from '../x509/general-name.ts';
+import { encodeSanDer, sanFromCommonName, type SubjectAltName } from '../x509/general-name.ts';
 import { certificatePem } from '../x509/pem.ts';
-import type { Actor } from './actor.ts';
+import { actorLabel, type Actor } from './actor.ts';
 import type { CaContext, CaContexts, SigningContext } from './ca-contexts.ts';
 import { leafValidity, type Validity } from './validity.ts';
 
@@ -22,6 +22,20 @@ export interface IssueInput {
   validity: Validity;
   signingAlgorithm?: SigningAlgorithm;
   idempotencyToken?: string;
+}
+
+/** An issuance checked against its CA, not yet signed: what policies see (policy/issuance-keys.ts). */
+export interface IssueRequest {
+  caId: string;
+  input: IssueInput;
+  csr: ParsedCsr;
+  template: Template;
+  signingAlgorithm: SigningAlgorithm;
+  /** The SANs the certificate will carry (the CSR's, or the one made from its commonName). */
+  subjectAltNames: SubjectAltName[];
+  notAfter: Date;
+  /** When it was prepared: ValidityDays counts from here. */
+  now: Date;
 }
 
 export interface IssueResult {
@@ -60,11 +74,33 @@ export class IssuanceService {
     },
   ) {}
 
-  async issue(actor: Actor, caId: string, input: IssueInput): Promise<IssueResult> {
-    let csr: ParsedCsr | undefined;
+  /**
+   * Reads and checks a request against the CA without signing anything: what policies decide on
+   * (policy/issuance-keys.ts). 400 for a CSR, template, algorithm or validity the CA cannot issue.
+   */
+  async prepare(ctx: CaContext, input: IssueInput): Promise<IssueRequest> {
+    const { ca } = ctx;
+    const csr = await parseCsr(input.csr);
+    const template = findTemplate(input.template ?? DEFAULT_TEMPLATE);
+    const signingAlgorithm = input.signingAlgorithm ?? ca.signingAlgorithm;
+    checkSigningAlgorithm(ca.keyAlgorithm, signingAlgorithm);
+    if (!csr.commonName && csr.subjectAltNames.length === 0) {
+      throw invalid('empty_subject', 'the CSR names neither a commonName nor a subjectAltName');
+    }
+    const cnSan = csr.sanDer ? undefined : sanFromCommonName(csr.commonName);
+    const now = this.deps.clock.now();
+    // A CA that cannot issue now is answered 409 ca_not_active by issue(); its bounds say nothing then.
+    const active = effectiveStatus(ca, now) === 'ACTIVE' && ca.notBefore && ca.notAfter;
+    const bounds = active ? { notBefore: ca.notBefore!, notAfter: ca.notAfter! } : undefined;
+    const { notAfter } = leafValidity(input.validity, bounds, now);
+    return { caId: ca.id, input, csr, template, signingAlgorithm, subjectAltNames: cnSan ? [cnSan] : csr.subjectAltNames, notAfter, now };
+  }
+
+  /** Signs and records a prepared request, from the CA as it is now (409 ca_not_active unless it may issue). */
+  async issue(actor: Actor, request: IssueRequest): Promise<IssueResult> {
+    const { caId, input, csr } = request;
     for (let attempt = 0; ; attempt++) {
       const ctx = await this.deps.contexts.active(caId);
-      csr ??= await parseCsr(input.csr);
       try {
         return input.idempotencyToken === undefined
           ? await this.issueOnce(actor, ctx, input, csr)
@@ -79,15 +115,11 @@ export class IssuanceService {
     }
   }
 
-  /** Checks the request against the CA and its template, then encodes and signs the certificate. */
+  /** Checks the request against the CA as it is now and its template, then encodes and signs the certificate. */
   private async sign(actor: Actor, ctx: ActiveContext, input: IssueInput, csr: ParsedCsr): Promise<Signed> {
     const { ca, signing } = ctx;
     const template = findTemplate(input.template ?? DEFAULT_TEMPLATE);
     const signingAlgorithm = input.signingAlgorithm ?? ca.signingAlgorithm;
-    checkSigningAlgorithm(ca.keyAlgorithm, signingAlgorithm);
-    if (!csr.commonName && csr.subjectAltNames.length === 0) {
-      throw invalid('empty_subject', 'the CSR names neither a commonName nor a subjectAltName');
-    }
     checkCaTemplate(signing, template);
     const now = this.deps.clock.now();
     const { notBefore, notAfter } = leafValidity(input.validity, { notBefore: ca.notBefore!, notAfter: ca.notAfter! }, now);
@@ -127,7 +159,7 @@ export class IssuanceService {
       },
       audit: {
         at: now,
-        actor: actor.id,
+        actor: actorLabel(actor),
         requestId: actor.requestId,
         action: 'certificate.issue',
         caId: ca.id,

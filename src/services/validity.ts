@@ -10,11 +10,12 @@ export type Validity = { days: number } | { months: number } | { years: number }
 /**
  * A leaf's validity in whole seconds (RFC 5280 has no fractions): notBefore backdated 60 s, never
  * before the CA's own notBefore; notAfter from a number of days or a time, in the future and never
- * past the CA's notAfter (400 validity_exceeds_ca).
+ * past the CA's notAfter (400 validity_exceeds_ca). Without the CA's bounds (it has no certificate
+ * yet), only the request's own sense is checked.
  */
-export function leafValidity(validity: Validity, ca: { notBefore: Date; notAfter: Date }, now: Date): { notBefore: Date; notAfter: Date } {
+export function leafValidity(validity: Validity, ca: { notBefore: Date; notAfter: Date } | undefined, now: Date): { notBefore: Date; notAfter: Date } {
   const nowSec = Math.floor(now.getTime() / 1000) * 1000;
-  const notBefore = new Date(Math.max(nowSec - BACKDATE, ca.notBefore.getTime()));
+  const notBefore = new Date(Math.max(nowSec - BACKDATE, ca?.notBefore.getTime() ?? 0));
   const notAfter =
     'days' in validity
       ? new Date(nowSec + validity.days * DAY)
@@ -22,7 +23,7 @@ export function leafValidity(validity: Validity, ca: { notBefore: Date; notAfter
         ? new Date(Math.floor(validity.notAfter.getTime() / 1000) * 1000)
         : addMonths(new Date(nowSec), 'months' in validity ? validity.months : validity.years * 12);
   if (notAfter.getTime() <= now.getTime()) throw invalid('invalid_validity', 'validity.notAfter must be in the future');
-  if (notAfter > ca.notAfter) {
+  if (ca && notAfter > ca.notAfter) {
     throw invalid('validity_exceeds_ca', `notAfter ${notAfter.toISOString()} is past the CA's notAfter ${ca.notAfter.toISOString()}`);
   }
   return { notBefore, notAfter };

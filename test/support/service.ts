@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -48,6 +48,10 @@ export interface TestService {
   driver: Driver;
   url: string;
   token: string;
+  /** PostgreSQL only: the database, for another node to join. */
+  databaseUrl?: string;
+  /** The software key store's key-encryption key (base64), for another node to share. */
+  kek: string;
   db: Db;
   node: Node;
   dataDir: string;
@@ -64,10 +68,12 @@ export interface ApiResponse {
 }
 
 /** Starts one in-process service node over a fresh database of the given driver, on a free port. */
-export async function startService(driver: Driver, env: Record<string, string> = {}): Promise<TestService> {
+export async function startService(driver: Driver, env: Record<string, string> = {}, options: { join?: TestService; database?: string } = {}): Promise<TestService> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'privateca-test-'));
-  const pgdb = driver === 'pg' ? await createTestDatabase() : undefined;
-  const token = 'pca_test_' + randomBytes(16).toString('hex');
+  // Another node on the database of `join` (PostgreSQL only: PGlite's directory belongs to one process).
+  const joined = options.join?.databaseUrl ?? options.database;
+  const pgdb = driver === 'pg' && !joined ? await createTestDatabase() : undefined;
+  const token = options.join?.token ?? 'pca_test_' + randomBytes(16).toString('hex');
   // The service's public URL is where this test reaches it, as in a real set-up.
   const port = await freePort();
   const config = serviceConfig({
@@ -76,7 +82,7 @@ export async function startService(driver: Driver, env: Record<string, string> =
     PRIVATECA_DATA_DIR: dataDir,
     PRIVATECA_BOOTSTRAP_TOKEN: token,
     LOG_LEVEL: 'silent',
-    ...(pgdb ? { DATABASE_URL: pgdb.url } : {}),
+    ...(pgdb ? { DATABASE_URL: pgdb.url } : joined ? { DATABASE_URL: joined, ...(options.join ? { PRIVATECA_KEK: options.join.kek } : {}) } : {}),
     ...env,
   });
   const logger = pino({ level: 'silent' });
@@ -112,6 +118,8 @@ export async function startService(driver: Driver, env: Record<string, string> =
     driver,
     url,
     token,
+    databaseUrl: pgdb?.url ?? joined,
+    kek: (await readFile(path.join(dataDir, 'kek'), 'utf8').catch(() => options.join?.kek ?? '')).trim(),
     db,
     node,
     dataDir,

@@ -5,6 +5,8 @@ import { certificateRepository } from './certificate-repository.ts';
 import { crlRepository } from './crl-repository.ts';
 import { auditRepository } from './audit-repository.ts';
 import { idempotencyRepository } from './idempotency-repository.ts';
+import { policyRepository } from './policy-repository.ts';
+import { principalRepository } from './principal-repository.ts';
 import { softwareKeyRepository } from './software-key-repository.ts';
 import { tokenRepository } from './token-repository.ts';
 
@@ -15,6 +17,8 @@ function bind(db: Db, q: Queryable, inTx: boolean): Repos {
     idempotency: idempotencyRepository(q),
     audit: auditRepository(q),
     tokens: tokenRepository(q),
+    principals: principalRepository(q),
+    policies: policyRepository(q),
     softwareKeys: softwareKeyRepository(q),
     crls: crlRepository(q, inTx ? (fn) => fn(q) : (fn) => db.tx(fn)),
     tx: (fn) => db.tx((t) => fn(bind(db, t, true))),

@@ -1,0 +1,33 @@
+/** Who calls the API: a service or a person, authenticated by one of its tokens. */
+export interface Principal {
+  id: string;
+  /** `[A-Za-z0-9._@-]{1,64}`, unique among principals that exist. */
+  name: string;
+  description?: string;
+  status: 'ACTIVE' | 'DISABLED';
+  /** Ids of the policies attached. */
+  policies: string[];
+  tags: Record<string, string>;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export const PRINCIPAL_NAME = /^[A-Za-z0-9._@-]{1,64}$/;
+
+/** The bootstrap administrator's name. */
+export const ADMIN_PRINCIPAL = 'admin';
+
+/** A bearer token of a principal; only its SHA-256 is stored. */
+export interface ApiToken {
+  id: string;
+  principalId: string;
+  description?: string;
+  createdAt: Date;
+  expiresAt?: Date;
+  /** Approximate: written at most once a minute per token and node. */
+  lastUsedAt?: Date;
+  deletedAt?: Date;
+}
+
+/** Tokens a principal may hold at once (rotation needs two; a few more for several deployments). */
+export const MAX_TOKENS_PER_PRINCIPAL = 20;
