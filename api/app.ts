@@ -15,6 +15,10 @@ import type { PolicyService } from '../src/services/policy-service.ts';
 import type { PrincipalService } from '../src/services/principal-service.ts';
 import type { Ca } from '../src/domain/ca.ts';
 import type { Authorizer } from './authorization.ts';
+import type { AuditKeys } from '../src/services/audit/audit-keys.ts';
+import type { AuditService } from '../src/services/audit/audit-service.ts';
+import { denialEvent } from './denials.ts';
+import type { Req, Res } from './http.ts';
 import type { CrlUpdater } from '../crl/crl-updater.ts';
 import { errorHandler } from './errors.ts';
 import { issueFastPath } from './issue-fast-path.ts';
@@ -24,6 +28,9 @@ import { mount, type Route } from './route.ts';
 import { caRoutes } from './routes/cas.ts';
 import { certificateRoutes } from './routes/certificates.ts';
 import { crlAdminRoutes, crlPublicRoutes } from './routes/crl.ts';
+import { auditRoutes } from './routes/audit.ts';
+import { auditReportRoutes } from './routes/audit-reports.ts';
+import type { AuditReportService } from '../src/services/audit/report-service.ts';
 import { meRoutes } from './routes/me.ts';
 import { policyRoutes } from './routes/policies.ts';
 import { principalRoutes } from './routes/principals.ts';
@@ -45,6 +52,9 @@ export interface AppDeps {
   policies: PolicyService;
   contexts: Pick<CaContexts, 'get'>;
   authz: Authorizer;
+  audit: AuditService;
+  auditKeys: AuditKeys;
+  reports: AuditReportService;
   /** The CA row as the database has it now (authorization's ResourceTag keys). */
   findCa: (id: string) => Promise<Ca | undefined>;
   /** Where clients reach the service (CRL URLs of CAs without a baseUrl). */
@@ -52,6 +62,14 @@ export interface AppDeps {
   /** The key store types the API accepts (hsm-adapters/index.ts). */
   keyStoreTypes: readonly string[];
 }
+
+/** Writes the audit event of a refusal (403, 401 for a real token) before it is answered. */
+export const recordRefusal =
+  (deps: Pick<AppDeps, 'audit' | 'clock'>) =>
+  async (err: CaError, req: Req, res: Res): Promise<void> => {
+    const event = denialEvent(err, req, res, deps.clock.now());
+    if (event) await deps.audit.record(event);
+  };
 
 /** Every route of the service, in the order the app mounts them. */
 export function routes(deps: AppDeps): Route[] {
@@ -66,6 +84,8 @@ export function routes(deps: AppDeps): Route[] {
     ...principalRoutes(deps),
     ...policyRoutes(deps),
     ...meRoutes({ ...deps, cas: deps.findCa }),
+    ...auditRoutes(deps),
+    ...auditReportRoutes(deps),
   ];
   return all;
 }
@@ -78,14 +98,19 @@ export function createApp(deps: AppDeps, all: readonly Route[] = routes(deps)): 
   app.set('query parser', 'simple');
   app.use(requestContext(deps.logger) as express.RequestHandler);
   app.use(wellFormedPath as express.RequestHandler);
-  // Every /v1 request, routed or not, is authenticated first: an unknown /v1 route is a 401 to a
-  // caller without a valid token, never a map of which routes exist.
+  // The few public /v1 routes (the audit key) before authentication; every other /v1 request,
+  // routed or not, is authenticated first: an unknown /v1 route is a 401 to a caller without a
+  // valid token, never a map of which routes exist.
+  const publicV1 = all.filter((r) => r.public && r.path.startsWith('/v1/'));
+  const open = express.Router();
+  mount(open, publicV1);
+  app.use(open);
   app.use('/v1', ...([authenticate(deps.auth), body] as unknown as express.RequestHandler[]));
   const router = express.Router();
-  mount(router, all);
+  mount(router, all.filter((r) => !publicV1.includes(r)));
   app.use(router);
   app.use((req, _res, next) => next(new CaError('not_found', 'not_found', `no route ${req.method} ${req.path}`)));
-  const onError = errorHandler(deps.logger);
+  const onError = errorHandler(deps.logger, recordRefusal(deps));
   app.use((err: unknown, req: express.Request, res: express.Response, _next: express.NextFunction) => onError(err, req, res));
   return app;
 }
@@ -94,7 +119,7 @@ export function createApp(deps: AppDeps, all: readonly Route[] = routes(deps)): 
  * The service's request listener: issuance through the fast path, everything else through Express.
  */
 export function createRequestListener(deps: AppDeps, app: Express = createApp(deps)): (req: IncomingMessage, res: ServerResponse) => void {
-  const fast = issueFastPath(deps);
+  const fast = issueFastPath({ ...deps, onRefusal: recordRefusal(deps) });
   return (req, res) => {
     if (!fast(req, res)) app(req, res);
   };

@@ -61,7 +61,11 @@ function sendProblem(res: ServerResponse & { locals: { requestId?: string } }, e
  * is not valid percent-encoding (Express fails to decode its parameters) is a 400; anything else is
  * a 500 that carries only the request id.
  */
-export function errorHandler(logger: Logger): (err: unknown, req: Req, res: Res, next?: Next) => void {
+export function errorHandler(
+  logger: Logger,
+  /** Records a refusal in the audit log before it is answered (a 403, a 401 for a real token); best effort. */
+  onRefusal?: (err: CaError, req: Req, res: Res) => Promise<void>,
+): (err: unknown, req: Req, res: Res, next?: Next) => void {
   return (err, req, res) => {
     if (res.headersSent) {
       res.destroy();
@@ -69,8 +73,15 @@ export function errorHandler(logger: Logger): (err: unknown, req: Req, res: Res,
     }
     if (err instanceof URIError) err = new CaError('invalid_request', 'invalid_path', 'the request path is not valid percent-encoded UTF-8');
     if (err instanceof CaError) {
-      if (STATUS[err.kind] >= 500) logger.warn({ requestId: res.locals.requestId, code: err.code, err }, 'request failed');
-      sendProblem(res, err);
+      const e = err;
+      if (STATUS[e.kind] >= 500) logger.warn({ requestId: res.locals.requestId, code: e.code, err: e }, 'request failed');
+      if (onRefusal && (e.kind === 'forbidden' || e.kind === 'unauthenticated')) {
+        onRefusal(e, req, res)
+          .catch((failure: unknown) => logger.error({ requestId: res.locals.requestId, err: failure }, 'recording a refusal in the audit log failed'))
+          .finally(() => sendProblem(res, e));
+        return;
+      }
+      sendProblem(res, e);
       return;
     }
     logger.error({ requestId: res.locals.requestId, method: req.method, path: pathOf(req), err }, 'internal error');

@@ -31,6 +31,24 @@ export function sendBody(res: ServerResponse, status: number, contentType: strin
   res.end(body);
 }
 
+/** A body read piece by piece (an audit report of hundreds of MB), waiting for the client to drain each. */
+export async function sendStream(res: ServerResponse, status: number, contentType: string, length: number, pieces: AsyncIterable<Uint8Array>, headers: Record<string, string> = {}): Promise<void> {
+  res.writeHead(status, { ...headers, 'Content-Type': contentType, 'Content-Length': length });
+  for await (const piece of pieces) {
+    if (res.destroyed) return;
+    if (!res.write(piece)) await new Promise<void>((resolve) => {
+      const done = () => {
+        res.off('drain', done);
+        res.off('close', done);
+        resolve();
+      };
+      res.on('drain', done);
+      res.on('close', done);
+    });
+  }
+  res.end();
+}
+
 declare module 'express-serve-static-core' {
   interface Locals {
     requestId: string;

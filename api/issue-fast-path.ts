@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { invalid } from '../src/domain/ca-error.ts';
+import { invalid, type CaError } from '../src/domain/ca-error.ts';
 import type { AuthService } from '../src/services/auth-service.ts';
 import type { CaContexts } from '../src/services/ca-contexts.ts';
 import type { IssuanceService } from '../src/services/issuance-service.ts';
@@ -19,7 +19,14 @@ const ISSUE = /^\/v1\/cas\/([^/?#]*)\/certificates\/?(?:\?|$)/;
  * authentication, body, issueCertificate, error rendering) in the same order; every other request
  * goes to Express. test/e2e/fast-path.test.ts checks that both give the same answers.
  */
-export function issueFastPath(deps: { logger: Logger; auth: AuthService; issuance: IssuanceService; contexts: Pick<CaContexts, 'get'>; authz: Authorizer }) {
+export function issueFastPath(deps: {
+  logger: Logger;
+  auth: AuthService;
+  issuance: IssuanceService;
+  contexts: Pick<CaContexts, 'get'>;
+  authz: Authorizer;
+  onRefusal: (err: CaError, req: Req, res: Res) => Promise<void>;
+}) {
   const run = chain(
     [
       requestContext(deps.logger),
@@ -36,7 +43,7 @@ export function issueFastPath(deps: { logger: Logger; auth: AuthService; issuanc
       body,
       (req, res) => issueCertificate(deps, req, res),
     ],
-    errorHandler(deps.logger),
+    errorHandler(deps.logger, deps.onRefusal),
   );
   /** Returns false when the request is not an issuance, for Express to handle. */
   return (req: IncomingMessage, res: ServerResponse): boolean => {

@@ -1,12 +1,16 @@
 import { crlUrl, effectiveStatus, type Ca } from '../src/domain/ca.ts';
+import type { AuditReport } from '../src/domain/audit-report.ts';
 import type { IssuedCertificate } from '../src/domain/certificate.ts';
 import type { Policy } from '../src/domain/policy.ts';
 import type { ApiToken, Principal } from '../src/domain/principal.ts';
 import type { CrlPublicationRecord } from '../src/ports/crl-publication-repository.ts';
 import type { KeyStatus } from '../src/ports/key-store.ts';
 import type { StoredCrl } from '../src/ports/repositories.ts';
-import { subjectAltNamesOf } from '../src/x509/certificate-fields.ts';
+import { subjectAltNamesByKind, subjectAltNamesOf, type SubjectAltNamesByKind } from '../src/x509/certificate-fields.ts';
 import { certificatePem } from '../src/x509/pem.ts';
+import { eventObject } from '../src/services/audit/canonical.ts';
+import type { AuditCheckpoint } from '../src/domain/audit-event.ts';
+import type { StoredAuditEvent } from '../src/ports/repositories.ts';
 
 /*
  * Domain objects as the API shows them (api/responses.ts has the shapes).
@@ -36,13 +40,7 @@ export function presentCa(ca: Ca, now: Date, key: KeyStatus) {
 }
 
 /** A certificate's subjectAltNames by kind, as requests name them (keyGeneration.subjectAlternativeNames); kinds without a name are left out. */
-export function presentSubjectAltNames(der: Uint8Array): { dnsNames?: string[]; ipAddresses?: string[]; emailAddresses?: string[]; uris?: string[] } {
-  const out: Record<string, string[]> = {};
-  for (const san of subjectAltNamesOf(der)) (out[SAN_KEYS[san.type]] ??= []).push(san.value);
-  return out;
-}
-
-const SAN_KEYS = { dns: 'dnsNames', ip: 'ipAddresses', email: 'emailAddresses', uri: 'uris' } as const;
+export const presentSubjectAltNames = (der: Uint8Array): SubjectAltNamesByKind => subjectAltNamesByKind(subjectAltNamesOf(der));
 
 /** A list item: light (no chain, and the PEM only when asked for), so that a page of a thousand stays small. */
 export function presentCertificateItem(cert: IssuedCertificate, options: { withPem: boolean }) {
@@ -123,5 +121,30 @@ export function presentPolicy(p: Policy) {
     builtIn: p.builtIn,
     createdAt: p.createdAt.toISOString(),
     updatedAt: p.updatedAt.toISOString(),
+  };
+}
+
+/** An audit event: exactly the object the chain hashes (canonically), plus its hash (hex; null until sealed). */
+export function presentAuditEvent(e: StoredAuditEvent) {
+  return { ...eventObject(e), hash: e.hash ? e.hash.toString('hex') : null };
+}
+
+export function presentCheckpoint(c: AuditCheckpoint) {
+  return { size: c.size, hash: c.hash.toString('hex'), time: c.time.toISOString(), keyId: c.keyId, signature: c.signature.toString('base64') };
+}
+
+export function presentAuditReport(r: AuditReport) {
+  return {
+    id: r.id,
+    caId: r.caId,
+    format: r.format,
+    status: r.status,
+    createdAt: r.createdAt.toISOString(),
+    ...(r.requestedBy ? { requestedBy: r.requestedBy } : {}),
+    ...(r.completedAt ? { completedAt: r.completedAt.toISOString() } : {}),
+    ...(r.status === 'SUCCESS' ? { rows: r.rows, size: r.size, sha256: r.sha256!.toString('hex'), keyId: r.keyId } : {}),
+    ...(r.s3Key ? { s3Key: r.s3Key } : {}),
+    ...(r.s3Error ? { s3Error: r.s3Error } : {}),
+    ...(r.status === 'FAILED' && r.error ? { error: r.error } : {}),
   };
 }

@@ -173,3 +173,56 @@ export const AuthorizeResponse = z.object({
 });
 
 export const NoContent = { description: 'done; no body' };
+
+export const AuditEventResponse = z.object({
+  seq: z.number().int().nullable().describe('the position in the chain; null for the few seconds until the event is sealed'),
+  time,
+  principal: z.object({ id: z.uuid().nullable(), name: z.string() }).nullable().describe("null for the service's own jobs"),
+  action: z.string().describe('e.g. privateca:IssueCertificate; privateca:Authenticate for a refused token'),
+  resource: z.string(),
+  outcome: z.enum(['SUCCESS', 'DENIED']),
+  sourceIp: z.string().nullable(),
+  requestId: z.string().nullable(),
+  details: z.looseObject({}),
+  hash: z.string().regex(/^[0-9a-f]{64}$/).nullable().describe('SHA-256 of the previous hash and this event (docs/audit.md); null until sealed'),
+});
+export const AuditEventListResponse = list(AuditEventResponse);
+
+export const CheckpointResponse = z.object({
+  size: z.number().int().describe('events covered: seq 1 to size'),
+  hash: z.string().regex(/^[0-9a-f]{64}$/).describe('the chain hash of event size'),
+  time,
+  keyId: z.string(),
+  signature: z.string().describe('base64 of a DER ECDSA P-256 SHA-256 signature over the checkpoint text (docs/audit.md)'),
+});
+
+export const VerifyResponse = z.union([
+  z.object({ ok: z.literal(true), events: z.number().int(), checkpoint: CheckpointResponse.optional() }),
+  z.object({
+    ok: z.literal(false),
+    firstBadSeq: z.number().int(),
+    problem: z.enum(['modified', 'missing', 'inserted', 'reordered', 'truncated', 'bad_signature']),
+    detail: z.string(),
+    events: z.number().int().describe('events that verified before the damage'),
+    checkpoint: CheckpointResponse.optional(),
+  }),
+]);
+
+export const PublicKeyResponse = z.string().describe('the audit key, SPKI PEM');
+
+export const AuditReportResponse = z.object({
+  id: z.uuid(),
+  caId: z.uuid(),
+  format: z.enum(['JSON', 'CSV']),
+  status: z.enum(['CREATING', 'SUCCESS', 'FAILED']),
+  createdAt: time.describe('the report lists the certificates issued up to this time'),
+  requestedBy: z.string().optional().describe('the principal that asked for it'),
+  completedAt: time.optional(),
+  rows: z.number().int().optional().describe('certificates in the report (when SUCCESS)'),
+  size: z.number().int().optional().describe('bytes of content (when SUCCESS)'),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/).optional().describe("the content's SHA-256 (when SUCCESS)"),
+  keyId: z.string().optional().describe('the audit key that signed it (when SUCCESS)'),
+  s3Key: z.string().optional().describe('the key of its copy in the S3 bucket, when one is configured'),
+  s3Error: z.string().optional().describe('why the copy to the S3 bucket failed'),
+  error: z.string().optional().describe('why it failed (when FAILED)'),
+});

@@ -29,8 +29,10 @@ export interface Route {
   method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   /** OpenAPI path template, e.g. `/v1/cas/{caId}`. */
   path: string;
-  /** The operation's name; for /v1 routes, the action of the principals' policies (`privateca:` + it). */
+  /** The operation's name (the OpenAPI operationId); for /v1 routes also the action the route checks, unless `action` says otherwise. */
   operation: string;
+  /** The policy action the route checks when it is not `operation` (several routes share one); null for /v1 routes that need no permission. */
+  action?: string | null;
   summary: string;
   /** Needs no bearer token (health, the OpenAPI document, CRLs). */
   public?: boolean;
@@ -43,6 +45,9 @@ export interface Route {
   errors?: number[];
   handler: Handler;
 }
+
+/** The action a /v1 route checks (without the `privateca:` prefix), or null when it needs no permission. */
+export const routeAction = (r: Route): string | null => (r.action === undefined ? r.operation : r.action);
 
 /** The path parameters of a request, as Express decoded them (the fast path sets them too). */
 export const params = (req: Req): Record<string, string> => (req as Req & { params?: Record<string, string> }).params ?? {};

@@ -187,3 +187,7 @@ export const AuthorizeSchema = z.strictObject({
     .max(100),
   principalId: z.uuid().optional().describe('evaluate for this principal instead of the caller (needs privateca:SimulatePrincipalPolicy on principal/{id})'),
 });
+
+export const CreateAuditReportSchema = z.strictObject({
+  format: z.enum(['JSON', 'CSV']),
+});

@@ -21,14 +21,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { Worker } from 'node:worker_threads';
-import pg from 'pg';
 import { pino } from 'pino';
 import type { Db } from '../src/db/db.ts';
 import { createRepos } from '../src/db/repositories/index.ts';
 import { compose, openDatabase, prepareDatabase, serviceConfig } from '../src/main.ts';
 import { SYSTEM_ACTOR } from '../src/services/actor.ts';
 import { toPem } from '../src/x509/pem.ts';
+import { MB, RssSampler, freshPgDatabase, mb, memoryLine, round, sleep } from './measure.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -51,51 +50,6 @@ const REVOKES = Math.max(1, Number(args.revokes));
 const WARMUP_REVOKES = 5;
 if (!Number.isInteger(N) || N < 0) throw new Error('--revoked must be a non-negative integer');
 if (args.database !== 'pg' && args.database !== 'pglite') throw new Error('--database must be pg or pglite');
-
-const MB = 1024 * 1024;
-const mb = (bytes: number) => Math.round((bytes / MB) * 10) / 10;
-const round = (x: number, digits = 3) => Math.round(x * 10 ** digits) / 10 ** digits;
-/** Where the resident memory is: V8's heap (reserved / live), memory outside it, and its ArrayBuffers. */
-const memoryLine = () => {
-  const m = process.memoryUsage();
-  return `heap ${mb(m.heapTotal)}/${mb(m.heapUsed)} MB, external ${mb(m.external)} MB (ArrayBuffers ${mb(m.arrayBuffers)} MB), RSS ${mb(m.rss)} MB`;
-};
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/**
- * Samples the process's RSS every 10 ms from a worker thread: the main thread is busy (encoding,
- * signing) exactly when memory peaks, so a timer on it would miss the peak. RSS is per process, so
- * the worker sees the service's memory.
- */
-class RssSampler {
-  private readonly worker = new Worker(
-    `
-    const { parentPort } = require('node:worker_threads');
-    let timer, peak = 0, samples = 0;
-    const sample = () => { const r = process.memoryUsage.rss(); samples++; if (r > peak) peak = r; };
-    parentPort.on('message', (m) => {
-      if (m === 'start') { peak = 0; samples = 0; sample(); timer = setInterval(sample, 10); parentPort.postMessage('started'); }
-      else if (m === 'stop') { clearInterval(timer); sample(); parentPort.postMessage({ peak, samples }); }
-    });`,
-    { eval: true, execArgv: [] },
-  );
-  private next(): Promise<any> {
-    return new Promise((resolve) => this.worker.once('message', resolve));
-  }
-  async start(): Promise<void> {
-    const started = this.next();
-    this.worker.postMessage('start');
-    await started;
-  }
-  async stop(): Promise<{ peak: number; samples: number }> {
-    const done = this.next();
-    this.worker.postMessage('stop');
-    return done;
-  }
-  close(): Promise<number> {
-    return this.worker.terminate();
-  }
-}
 
 /**
  * Counts the entries of a DER CRL by walking its TLVs (openssl -text on a million entries takes
@@ -181,22 +135,11 @@ async function main() {
   const env: Record<string, string> = { PRIVATECA_DATA_DIR: dataDir, PRIVATECA_BOOTSTRAP_TOKEN: token, LOG_LEVEL: 'warn', PRIVATECA_WORKERS: '1' };
   let pgSettings: Record<string, string> = {};
   if (args.database === 'pg') {
-    const name = `privateca_bench_${randomBytes(4).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: args['pg-url'] });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    for (const s of ['server_version', 'shared_buffers', 'work_mem', 'synchronous_commit', 'fsync']) {
-      pgSettings[s] = (await admin.query(`SHOW ${s}`)).rows[0][s];
-    }
-    await admin.end();
-    env.DATABASE_URL = args['pg-url']!.replace(/\/[^/]*$/, `/${name}`);
-    dropDb = async () => {
-      const c = new pg.Client({ connectionString: args['pg-url'] });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    };
-    console.log(`PostgreSQL ${pgSettings.server_version}: shared_buffers=${pgSettings.shared_buffers} synchronous_commit=${pgSettings.synchronous_commit} fsync=${pgSettings.fsync}; database ${name}`);
+    const fresh = await freshPgDatabase(args['pg-url']!, 'privateca_bench');
+    pgSettings = fresh.settings;
+    env.DATABASE_URL = fresh.url;
+    dropDb = () => fresh.drop();
+    console.log(`PostgreSQL ${pgSettings.server_version}: shared_buffers=${pgSettings.shared_buffers} synchronous_commit=${pgSettings.synchronous_commit} fsync=${pgSettings.fsync}; database ${fresh.url.replace(/.*\//, '')}`);
   } else {
     console.log(`PGlite in ${dataDir} (in this process: its memory counts too)`);
   }

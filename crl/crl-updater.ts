@@ -1,6 +1,7 @@
 import { conflict, invalidState, notFound } from '../src/domain/ca-error.ts';
 import { crlUrl, type Ca } from '../src/domain/ca.ts';
 import { DEFAULT_PARTITION_SIZE, isPartitioned, partitionsOf } from '../src/domain/crl-partition.ts';
+import type { AuditEvent } from '../src/domain/audit-event.ts';
 import type { Clock } from '../src/ports/clock.ts';
 import type { JobLock } from '../src/ports/job-lock.ts';
 import type { Signer } from '../src/ports/key-store.ts';
@@ -40,9 +41,10 @@ export class CrlUpdater {
 
   /**
    * Publishes a new CRL now. With `unlessSince`, does nothing when another node already published
-   * one at or after that time (several nodes firing on the same cron tick make one CRL).
+   * one at or after that time (several nodes firing on the same cron tick make one CRL); with
+   * `auditEvent`, records it with the full CRL's commit.
    */
-  async publish(caId: string, options: { unlessSince?: Date } = {}): Promise<PublishedCrl | undefined> {
+  async publish(caId: string, options: { unlessSince?: Date; auditEvent?: (crl: PublishedCrl) => AuditEvent } = {}): Promise<PublishedCrl | undefined> {
     return this.deps.lock.run(`crl:${caId}`, async () => {
       const { repos } = this.deps;
       const ca = await repos.cas.get(caId);
@@ -65,7 +67,8 @@ export class CrlUpdater {
         const target = { caId, partition, crlNumber, thisUpdate, nextUpdate, issuingDistributionPointUrl: partition ? crlUrl(ca, this.deps.publicUrl, partition) : undefined };
         const built = await buildCrl({ crls: repos.crls, target, issuer: crlIssuer, signer, signingAlgorithm: ca.signingAlgorithm });
         const published: PublishedCrl = { caId, partition, crlNumber, thisUpdate, nextUpdate, revokedCount: built.revokedCount, derBytes: built.derBytes };
-        await repos.crls.commitCrl(published, built.unstored, built.partCount);
+        // A publication someone asked for is on record, in the transaction that makes the full CRL current.
+        await repos.crls.commitCrl(published, built.unstored, built.partCount, partition === '' ? options.auditEvent?.(published) : undefined);
         // The extra targets (directory, S3) take whole files: the queue reads it back when it publishes it.
         this.deps.targets?.enqueue({ ...crlFileRef(published), load: () => repos.crls.read(caId, partition, crlNumber) });
         full ??= published;

@@ -28,6 +28,8 @@ export interface Config {
   knownKeyStores: readonly KeyStoreDescriptor[];
   /** The key stores configured on this service, each with the settings its descriptor read. Secrets in them are never logged. */
   keyStores: { descriptor: KeyStoreDescriptor; settings: unknown }[];
+  /** The key store of the audit key (PRIVATECA_AUDIT_KEY_STORE), one of those configured. */
+  auditKeyStore: string;
 }
 
 export class ConfigError extends Error {}
@@ -112,7 +114,12 @@ export function loadConfig(env: NodeJS.ProcessEnv, knownKeyStores: readonly KeyS
   if (crlPartitionSize > 1000 && crlPartitionSize % 1000 !== 0) {
     throw new ConfigError('PRIVATECA_CRL_PARTITION_SIZE must be at most 1000 or a multiple of 1000');
   }
+  const auditKeyStore = env.PRIVATECA_AUDIT_KEY_STORE || 'software';
+  if (!keyStores.some((k) => k.descriptor.type === auditKeyStore)) {
+    throw new ConfigError(`PRIVATECA_AUDIT_KEY_STORE must be a configured key store (${keyStores.map((k) => k.descriptor.type).join(', ')}), not "${auditKeyStore}"`);
+  }
   return {
+    auditKeyStore,
     crlPartitionSize,
     crlDir: env.PRIVATECA_CRL_DIR ? path.resolve(env.PRIVATECA_CRL_DIR) : undefined,
     crlS3: crlS3Target(env),

@@ -30,6 +30,11 @@ import { SYSTEM_ACTOR } from './services/actor.ts';
 import { AuthService } from './services/auth-service.ts';
 import { CaContexts } from './services/ca-contexts.ts';
 import { CaWatcher } from './services/ca-watcher.ts';
+import { AuditKeys } from './services/audit/audit-keys.ts';
+import { AuditSealer } from './services/audit/sealer.ts';
+import { AuditService } from './services/audit/audit-service.ts';
+import { AuditReportService } from './services/audit/report-service.ts';
+import { eventObject } from './services/audit/canonical.ts';
 import { CaService } from './services/ca-service.ts';
 import { CertificateService } from './services/certificate-service.ts';
 import { PolicyService } from './services/policy-service.ts';
@@ -39,6 +44,7 @@ import { RevocationService } from './services/revocation-service.ts';
 
 const BOOTSTRAP_LOCK = 0x70636102;
 const PURGE_LOCK = 0x70636103;
+const AUDIT_KEY_LOCK = 0x70636105;
 
 /** The service's configuration from the environment, with every key store the service knows. */
 export const serviceConfig = (env: NodeJS.ProcessEnv = process.env): Config => loadConfig(env, KEY_STORES);
@@ -85,6 +91,7 @@ export interface Node {
   issuance: IssuanceService;
   revocation: RevocationService;
   crlUpdater: CrlUpdater;
+  sealer: AuditSealer;
   /** Every HTTP route the app serves (what the OpenAPI document describes). */
   routes: readonly Route[];
   close(): Promise<void>;
@@ -150,6 +157,20 @@ export async function compose(options: { db: Db; config: Config; logger: Logger;
   principals.onChange(() => auth.invalidate());
   policies.onChange(() => auth.invalidate());
   const findCa = (id: string) => repos.cas.get(id);
+  const auditKeys = new AuditKeys({ audit: repos.audit, keyStores, storeType: config.auditKeyStore, clock });
+  await db.withAdvisoryLock(AUDIT_KEY_LOCK, () => auditKeys.ensure());
+  const audit = new AuditService({ repos, keys: auditKeys, clock });
+  const sealer = new AuditSealer({ audit: repos.audit, lock: advisoryJobLock(db), keys: auditKeys, clock, onError: (e) => logger.error({ err: e }, 'sealing audit events failed') });
+  sealer.start();
+  // Reports are copied into the CRLs' bucket, as AWS Private CA does (audit-report/{caId}/…).
+  const reportStore = config.crlS3 ? new S3Publisher({ ...config.crlS3, prefix: '' }) : undefined;
+  const reports = new AuditReportService({
+    repos,
+    keys: auditKeys,
+    clock,
+    objectStore: reportStore,
+    onError: (e, r) => logger.error({ err: e, caId: r.caId, reportId: r.id }, 'making an audit report failed'),
+  });
   const authz = new Authorizer({ clock, cas: findCa });
   const deps = {
     logger,
@@ -165,6 +186,9 @@ export async function compose(options: { db: Db; config: Config; logger: Logger;
     contexts,
     authz,
     findCa,
+    audit,
+    auditKeys,
+    reports,
     crls: repos.crls,
     crlUpdater,
     crlPublications,
@@ -175,6 +199,7 @@ export async function compose(options: { db: Db; config: Config; logger: Logger;
   const app = createApp(deps, appRoutes);
   return {
     app,
+    sealer,
     routes: appRoutes,
     listener: createRequestListener(deps, app),
     cas,
@@ -185,8 +210,13 @@ export async function compose(options: { db: Db; config: Config; logger: Logger;
       watcher.stop();
       await crlScheduler.stop();
       await auth.flushUse();
+      await reports.stop();
+      // Everything committed so far goes into the chain, under a checkpoint, before the key stores close.
+      sealer.stop();
+      await sealer.sealNow().catch((e: unknown) => logger.error({ err: e }, 'sealing the audit log at shutdown failed'));
       await crlTargets.idle();
       await s3?.close();
+      await reportStore?.close();
       await keyStores.close();
     },
   };
@@ -229,13 +259,55 @@ async function runNode(config: Config, logger: Logger, prepare: boolean): Promis
   process.once('SIGINT', stop);
 }
 
-export async function main(): Promise<void> {
+/**
+ * The audit log's tools, against the configured database (`npm run audit:verify`, `npm run
+ * audit:export`): verify checks the chain and the latest checkpoint with the audit key from its key
+ * store and exits 1 on damage; export writes the latest checkpoint, then the sealed events in seq
+ * order, one JSON object a line (what docs/verify-audit.mjs reads).
+ */
+export async function auditCommand(command: 'verify' | 'export', config: Config, out: NodeJS.WritableStream): Promise<number> {
+  const db = await openDatabase(config, 2);
+  try {
+    const repos = createRepos(db);
+    const stores = [];
+    for (const { descriptor, settings } of config.keyStores) stores.push(await descriptor.create(settings, { softwareKeys: repos.softwareKeys, clock: systemClock }));
+    const keyStores = createKeyStoreRegistry(config.knownKeyStores, stores);
+    try {
+      const keys = new AuditKeys({ audit: repos.audit, keyStores, storeType: config.auditKeyStore, clock: systemClock });
+      if (command === 'verify') {
+        const result = await new AuditService({ repos, keys, clock: systemClock }).verify();
+        out.write(JSON.stringify(result.checkpoint ? { ...result, checkpoint: { ...result.checkpoint, hash: result.checkpoint.hash.toString('hex'), signature: result.checkpoint.signature.toString('base64') } } : result) + '\n');
+        return result.ok ? 0 : 1;
+      }
+      // The checkpoint first, so that a verifier compares it on its way through the events.
+      const c = await repos.audit.latestCheckpoint();
+      if (c) out.write(JSON.stringify({ checkpoint: { size: c.size, hash: c.hash.toString('hex'), time: c.time.toISOString(), keyId: c.keyId, signature: c.signature.toString('base64') } }) + '\n');
+      for (let after = 0; ; ) {
+        const page = await repos.audit.sealedPage(after, 10_000);
+        for (const e of page) out.write(JSON.stringify({ ...eventObject(e), hash: e.hash!.toString('hex') }) + '\n');
+        if (page.length < 10_000) break;
+        after = page[page.length - 1]!.seq!;
+      }
+      return 0;
+    } finally {
+      await keyStores.close();
+    }
+  } finally {
+    await db.close();
+  }
+}
+
+export async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
   let config: Config;
   try {
     config = serviceConfig();
   } catch (e) {
     console.error(`privateca: configuration: ${(e as Error).message}`);
     process.exit(2);
+  }
+  if (argv[0] === 'audit-verify' || argv[0] === 'audit-export') {
+    process.exitCode = await auditCommand(argv[0] === 'audit-verify' ? 'verify' : 'export', config, process.stdout);
+    return;
   }
   const logger = pino({ level: config.logLevel, base: { pid: process.pid } });
   if (config.workers === 1) return runNode(config, logger, true);

@@ -4,6 +4,7 @@ import type { CrlPublicationRepository } from '../../src/ports/crl-publication-r
 import type { CrlRepository, StoredCrl } from '../../src/ports/repositories.ts';
 import type { CaService } from '../../src/services/ca-service.ts';
 import type { CrlUpdater } from '../../crl/crl-updater.ts';
+import { auditEvent } from '../../src/services/audit/event.ts';
 import { crlPem } from '../../src/x509/pem.ts';
 import type { Authorizer } from '../authorization.ts';
 import { sendBody, sendJson, type Req, type Res } from '../http.ts';
@@ -126,7 +127,10 @@ export function crlAdminRoutes(deps: {
       handler: async (req, res) => {
         const id = caId(params(req).caId);
         await authz.ca(req, res, 'PublishCrl', id);
-        const crl = await deps.updater.publish(id);
+        const crl = await deps.updater.publish(id, {
+          auditEvent: (c) =>
+            auditEvent(res.locals.actor, 'PublishCrl', `ca/${id}`, { crlNumber: c.crlNumber.toString(), thisUpdate: c.thisUpdate.toISOString(), nextUpdate: c.nextUpdate.toISOString(), revokedCount: c.revokedCount }, c.thisUpdate),
+        });
         sendJson(res, 201, presentCrlStatus(await deps.cas.get(id), crl!, await deps.publications.list(id), deps.publicUrl));
       },
     },

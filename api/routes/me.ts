@@ -34,6 +34,7 @@ export function meRoutes(deps: {
       method: 'get',
       path: '/v1/me',
       operation: 'GetCallerIdentity',
+      action: null,
       summary: 'The calling principal and its policies (no permission needed)',
       responses: { '200': { description: '{ principal, policies }', schema: MeResponse } },
       handler: async (_req, res) => {
@@ -45,6 +46,7 @@ export function meRoutes(deps: {
       method: 'post',
       path: '/v1/authorize',
       operation: 'Authorize',
+      action: null,
       summary: 'Would these actions be allowed? Evaluated for the caller (no permission needed), or for principalId',
       body: AuthorizeSchema,
       responses: { '200': { description: '{ results }, one per check, in order', schema: AuthorizeResponse } },

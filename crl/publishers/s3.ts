@@ -1,5 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
+import { Readable } from 'node:stream';
 import type { CrlFile, CrlPublisher } from '../../src/ports/crl-publisher.ts';
+import type { ObjectStore } from '../../src/ports/object-store.ts';
 
 export interface S3PublisherOptions {
   bucket: string;
@@ -21,7 +23,7 @@ type Sdk = typeof import('@aws-sdk/client-s3');
  * SSO, web identity, container and instance roles), never from our configuration. The SDK is loaded
  * and the client made on the first publish, so a service without an S3 target never loads it.
  */
-export class S3Publisher implements CrlPublisher {
+export class S3Publisher implements CrlPublisher, ObjectStore {
   readonly name: string;
   private client?: Promise<{ sdk: Sdk; client: S3Client }>;
 
@@ -45,6 +47,17 @@ export class S3Publisher implements CrlPublisher {
       );
     } catch (e) {
       throw new Error(`putting CRL s3://${this.options.bucket}/${key}: ${(e as Error).message || (e as Error).name}`, { cause: e });
+    }
+  }
+
+  /** Any object under the prefix, streamed (an audit report of a million certificates is not held in memory). */
+  async put(path: string, body: AsyncIterable<Uint8Array>, length: number, contentType: string): Promise<void> {
+    const key = `${this.options.prefix ?? ''}${path}`;
+    try {
+      const { sdk, client } = await this.connect();
+      await client.send(new sdk.PutObjectCommand({ Bucket: this.options.bucket, Key: key, Body: Readable.from(body), ContentLength: length, ContentType: contentType }));
+    } catch (e) {
+      throw new Error(`putting s3://${this.options.bucket}/${key}: ${(e as Error).message || (e as Error).name}`, { cause: e });
     }
   }
 

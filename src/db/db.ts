@@ -21,6 +21,8 @@ export interface Db extends Queryable {
    * at a time does the work (migrations, CRL builds). Waits for the lock.
    */
   withAdvisoryLock<T>(key: number, fn: (q: Queryable) => Promise<T>): Promise<T>;
+  /** Like withAdvisoryLock, but without waiting: undefined when another session holds the lock. */
+  tryWithAdvisoryLock<T>(key: number, fn: (q: Queryable) => Promise<T>): Promise<T | undefined>;
   close(): Promise<void>;
 }
 

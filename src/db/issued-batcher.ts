@@ -1,5 +1,5 @@
 import type { IssuedCertificate } from '../domain/certificate.ts';
-import type { AuditEvent } from '../ports/repositories.ts';
+import type { AuditEvent } from '../domain/audit-event.ts';
 import type { Queryable } from './db.ts';
 
 /*
@@ -14,20 +14,24 @@ import type { Queryable } from './db.ts';
 const INSERT_BATCH = `
 WITH input AS (
   SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-                       $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[])
-    AS t(ca_id, cert_version, serial, der, subject, template, not_before, not_after, at, actor, action, request_id, detail, crl_partition)
+                       $8::text[], $9::text[], $10::text[], $11::text[],
+                       $12::text[], $13::uuid[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::text[])
+    AS t(ca_id, cert_version, serial, der, subject, template, not_before, not_after, issued_at, crl_partition, issued_by,
+         at, principal_id, principal_name, action, resource, outcome, source_ip, request_id, details)
 ), ok AS (
   SELECT input.* FROM input JOIN cas ON cas.id = input.ca_id AND cas.status = 'ACTIVE' AND cas.cert_version = input.cert_version
 ), cert AS (
-  INSERT INTO certificates (ca_id, serial, status, der, subject, template, not_before, not_after, issued_at, crl_partition)
-  SELECT ca_id, serial, 'ISSUED', decode(der, 'base64'), subject, template, not_before::timestamptz, not_after::timestamptz, at::timestamptz, crl_partition
+  INSERT INTO certificates (ca_id, serial, status, der, subject, template, not_before, not_after, issued_at, crl_partition, issued_by)
+  SELECT ca_id, serial, 'ISSUED', decode(der, 'base64'), subject, template, not_before::timestamptz, not_after::timestamptz, issued_at::timestamptz,
+         crl_partition, issued_by
   FROM ok
   RETURNING ca_id, serial
+), event AS (
+  INSERT INTO audit_events (at, principal_id, principal_name, action, resource, outcome, source_ip, request_id, details)
+  SELECT ok.at::timestamptz, ok.principal_id, ok.principal_name, ok.action, ok.resource, ok.outcome, ok.source_ip, ok.request_id, ok.details::jsonb
+  FROM ok JOIN cert ON cert.ca_id = ok.ca_id AND cert.serial = ok.serial
 )
-INSERT INTO audit_events (at, actor, action, ca_id, serial, request_id, detail)
-SELECT ok.at::timestamptz, ok.actor, ok.action, ok.ca_id, ok.serial, ok.request_id, ok.detail::jsonb
-FROM ok JOIN cert ON cert.ca_id = ok.ca_id AND cert.serial = ok.serial
-RETURNING serial`;
+SELECT serial FROM cert`;
 
 interface Pending {
   cert: IssuedCertificate;
@@ -102,11 +106,17 @@ export class IssuedBatcher {
         col((p) => p.cert.notBefore.toISOString()),
         col((p) => p.cert.notAfter.toISOString()),
         col((p) => p.cert.issuedAt.toISOString()),
-        col((p) => p.audit.actor),
-        col((p) => p.audit.action),
-        col((p) => p.audit.requestId ?? null),
-        col((p) => JSON.stringify(p.audit.detail ?? {})),
         col((p) => p.cert.crlPartition ?? null),
+        col((p) => p.cert.issuedBy ?? null),
+        col((p) => p.audit.time.toISOString()),
+        col((p) => p.audit.principal?.id ?? null),
+        col((p) => p.audit.principal?.name ?? null),
+        col((p) => p.audit.action),
+        col((p) => p.audit.resource),
+        col((p) => p.audit.outcome),
+        col((p) => p.audit.sourceIp ?? null),
+        col((p) => p.audit.requestId ?? null),
+        col((p) => JSON.stringify(p.audit.details)),
       ]);
       stored = new Set(r.rows.map((x) => x.serial));
     } catch {

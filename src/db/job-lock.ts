@@ -8,11 +8,9 @@ import type { Db } from './db.ts';
  * collide only take turns.
  */
 export function advisoryJobLock(db: Db): JobLock {
+  const keyOf = (name: string) => (createHash('sha256').update(name).digest().readUInt32BE(0) & 0x7fffffff) | 0x00800000;
   return {
-    run(name, fn) {
-      const h = createHash('sha256').update(name).digest();
-      const key = (h.readUInt32BE(0) & 0x7fffffff) | 0x00800000;
-      return db.withAdvisoryLock(key, () => fn());
-    },
+    run: (name, fn) => db.withAdvisoryLock(keyOf(name), () => fn()),
+    tryRun: (name, fn) => db.tryWithAdvisoryLock(keyOf(name), () => fn()),
   };
 }

@@ -78,6 +78,23 @@ export function createPgDb(options: { connectionString: string; max?: number; ap
         client.release(broken);
       }
     },
+    async tryWithAdvisoryLock(key, fn) {
+      const client = await pool.connect();
+      let broken = false;
+      try {
+        const got = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [key]);
+        if (!got.rows[0]!.ok) return undefined;
+        try {
+          return await fn(wrap(client));
+        } finally {
+          await client.query('SELECT pg_advisory_unlock($1)', [key]).catch(() => {
+            broken = true;
+          });
+        }
+      } finally {
+        client.release(broken);
+      }
+    },
     async close() {
       await pool.end();
     },

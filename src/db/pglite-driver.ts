@@ -27,22 +27,26 @@ export async function createPgliteDb(options: { dataDir?: string; sharedBuffers?
     },
   });
   const locks = new Map<number, Promise<unknown>>();
+  // PGlite's data directory belongs to one process, so an in-process queue per key gives the
+  // same guarantee as PostgreSQL's advisory lock does across nodes.
+  const withAdvisoryLock = <T>(key: number, fn: (q: Queryable) => Promise<T>): Promise<T> => {
+    const prev = locks.get(key) ?? Promise.resolve();
+    const run = prev.catch(() => {}).then(() => fn(wrap(pg)));
+    const tail = run.catch(() => {});
+    locks.set(key, tail);
+    void tail.then(() => {
+      if (locks.get(key) === tail) locks.delete(key);
+    });
+    return run;
+  };
 
   return {
     driver: 'pglite',
     ...wrap(pg),
     tx: (fn) => pg.transaction((t) => fn(wrap(t))),
-    // PGlite's data directory belongs to one process, so an in-process queue per key gives the
-    // same guarantee as PostgreSQL's advisory lock does across nodes.
-    withAdvisoryLock<T>(key: number, fn: (q: Queryable) => Promise<T>): Promise<T> {
-      const prev = locks.get(key) ?? Promise.resolve();
-      const run = prev.catch(() => {}).then(() => fn(wrap(pg)));
-      const tail = run.catch(() => {});
-      locks.set(key, tail);
-      void tail.then(() => {
-        if (locks.get(key) === tail) locks.delete(key);
-      });
-      return run;
+    withAdvisoryLock,
+    async tryWithAdvisoryLock<T>(key: number, fn: (q: Queryable) => Promise<T>): Promise<T | undefined> {
+      return locks.has(key) ? undefined : withAdvisoryLock(key, fn);
     },
     async close() {
       await pg.close();

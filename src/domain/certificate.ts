@@ -14,6 +14,8 @@ export interface IssuedCertificate {
   issuedAt: Date;
   /** The CRL partition named in the certificate's distribution point, for partitioned CAs. */
   crlPartition?: string;
+  /** The name of the principal that issued it (what audit reports show). */
+  issuedBy?: string;
   revokedAt?: Date;
   revocationReason?: RevocationReason;
 }

@@ -1,19 +1,10 @@
+import type { AuditCheckpoint, AuditEvent } from '../domain/audit-event.ts';
+import type { AuditReport } from '../domain/audit-report.ts';
 import type { Ca } from '../domain/ca.ts';
 import type { IssuedCertificate, CertificateStatus } from '../domain/certificate.ts';
 import type { RevocationReason } from '../domain/revocation-reason.ts';
 import type { Policy } from '../domain/policy.ts';
 import type { ApiToken, Principal } from '../domain/principal.ts';
-
-/** One entry of the audit trail: who did what to which CA or certificate, and when. */
-export interface AuditEvent {
-  at: Date;
-  actor: string;
-  action: string;
-  caId?: string;
-  serial?: string;
-  requestId?: string;
-  detail?: Record<string, unknown>;
-}
 
 export interface CaRepository {
   insert(ca: Ca): Promise<void>;
@@ -39,7 +30,8 @@ export interface CertificateRepository {
    */
   insertIssued(cert: IssuedCertificate, audit: AuditEvent, expect: { certVersion: number }): Promise<boolean>;
   get(caId: string, serial: string): Promise<IssuedCertificate | undefined>;
-  list(caId: string, options: { status?: CertificateStatus; limit: number; afterSerial?: string }): Promise<IssuedCertificate[]>;
+  /** By serial; `issuedUpTo` keeps those issued at or before that time (an audit report's cut). */
+  list(caId: string, options: { status?: CertificateStatus; limit: number; afterSerial?: string; issuedUpTo?: Date }): Promise<IssuedCertificate[]>;
   /** Marks an ISSUED certificate REVOKED; false when it was not ISSUED. */
   revoke(caId: string, serial: string, at: Date, reason: RevocationReason): Promise<boolean>;
 }
@@ -58,9 +50,46 @@ export interface IdempotencyRepository {
   put(record: IdempotencyRecord, replaceBefore: Date): Promise<boolean>;
 }
 
+/** An audit event as stored: its row id (the insertion order) and, once sealed, its seq and hash. */
+export interface StoredAuditEvent extends AuditEvent {
+  id: string;
+  seq?: number;
+  hash?: Buffer;
+}
+
+export interface AuditQuery {
+  action?: string;
+  /** Principal ids (a name is resolved to every principal that ever had it). */
+  principalIds?: string[];
+  resource?: string;
+  outcome?: 'SUCCESS' | 'DENIED';
+  since?: Date;
+  until?: Date;
+  limit: number;
+  /** Newest first: events with a smaller row id than this. */
+  beforeId?: string;
+}
+
 export interface AuditRepository {
+  /** Writes one event; inside a transaction, with the change it records. */
   record(event: AuditEvent): Promise<void>;
-  list(options: { caId?: string; limit: number }): Promise<(AuditEvent & { id: string })[]>;
+  list(query: AuditQuery): Promise<StoredAuditEvent[]>;
+  /** The chain's head: the highest seq and its hash; undefined before the first event is sealed. */
+  head(): Promise<{ seq: number; hash: Buffer } | undefined>;
+  /** Committed events not in the chain yet, in the order they were written. */
+  unsealed(limit: number): Promise<StoredAuditEvent[]>;
+  /** Gives events their seq and hash, in one statement; returns how many it sealed (only unsealed ones are). */
+  seal(seals: { id: string; seq: number; hash: Buffer }[]): Promise<number>;
+  /** Sealed events by seq, after `afterSeq`. */
+  sealedPage(afterSeq: number, limit: number): Promise<StoredAuditEvent[]>;
+  countUnsealed(): Promise<number>;
+  saveCheckpoint(c: AuditCheckpoint): Promise<void>;
+  latestCheckpoint(): Promise<AuditCheckpoint | undefined>;
+  /** Every checkpoint, smallest first (what verification narrows damage with). */
+  checkpoints(): Promise<AuditCheckpoint[]>;
+  /** The key that signs checkpoints and reports (one today; checkpoints name theirs by id). */
+  auditKeys(): Promise<{ id: string; keyUri: string; spki: Buffer; createdAt: Date }[]>;
+  saveAuditKey(key: { id: string; keyUri: string; spki: Buffer; createdAt: Date }): Promise<void>;
 }
 
 /** What authentication reads for a bearer token: the token, its principal and the principal's policies. */
@@ -99,6 +128,8 @@ export interface PrincipalRepository {
   remove(id: string, at: Date): Promise<void>;
   /** ACTIVE principals, not deleted, with this policy attached and a token that is neither deleted nor expired at `now`. */
   countAbleAdministrators(policyId: string, now: Date): Promise<number>;
+  /** Every principal, deleted ones included, that ever had this name (audit queries by name). */
+  idsNamed(name: string): Promise<string[]>;
   /** Serialises changes that could lock every administrator out (PostgreSQL advisory lock for the transaction). */
   lockAdministrators(): Promise<void>;
 }
@@ -177,7 +208,7 @@ export interface CrlRepository {
    * newer one is there already. Removes older CRLs' pieces except the previous CRL's (readers may be
    * fetching it). Returns false when a newer CRL won.
    */
-  commitCrl(crl: Omit<StoredCrl, 'der'>, last: { seq: number; bytes: Uint8Array }[], partCount: number): Promise<boolean>;
+  commitCrl(crl: Omit<StoredCrl, 'der'>, last: { seq: number; bytes: Uint8Array }[], partCount: number, audit?: AuditEvent): Promise<boolean>;
   /** The latest CRL's DER joined from its pieces if its number is crlNumber, else undefined (a newer one is stored). */
   read(caId: string, partition: string, crlNumber: bigint): Promise<Buffer | undefined>;
   /** The latest CRL with its DER joined from its pieces. */
@@ -186,11 +217,29 @@ export interface CrlRepository {
   latestInfo(caId: string, partition: string): Promise<Omit<StoredCrl, 'der'> | undefined>;
 }
 
+/** Audit reports and their content, in parts. */
+export interface AuditReportRepository {
+  /** Throws a unique violation while the CA has another report CREATING. */
+  insert(report: AuditReport): Promise<void>;
+  get(caId: string, id: string): Promise<AuditReport | undefined>;
+  /** Marks the CA's CREATING reports whose heartbeat is older than `before` FAILED; how many. */
+  failStale(caId: string, before: Date, at: Date, error: string): Promise<number>;
+  heartbeat(id: string, at: Date): Promise<void>;
+  appendPart(id: string, seq: number, bytes: Uint8Array): Promise<void>;
+  /** The content's parts in order, read one at a time (never all at once). */
+  parts(id: string): AsyncIterable<Buffer>;
+  complete(id: string, done: Required<Pick<AuditReport, 'completedAt' | 'rows' | 'size' | 'parts' | 'sha256' | 'signature' | 'keyId'>>): Promise<void>;
+  fail(id: string, at: Date, error: string): Promise<void>;
+  /** The S3 copy's outcome. */
+  noteS3(id: string, outcome: { key: string } | { error: string }): Promise<void>;
+}
+
 export interface Repos {
   cas: CaRepository;
   certificates: CertificateRepository;
   idempotency: IdempotencyRepository;
   audit: AuditRepository;
+  auditReports: AuditReportRepository;
   tokens: TokenRepository;
   principals: PrincipalRepository;
   policies: PolicyRepository;

@@ -12,5 +12,3 @@ export interface Actor {
 
 export const SYSTEM_ACTOR: Actor = { id: 'system', name: 'system' };
 
-/** How an actor is written in the audit trail. */
-export const actorLabel = (a: Actor): string => (a.id === 'system' ? 'system' : `principal:${a.name}`);

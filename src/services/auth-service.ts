@@ -4,6 +4,8 @@ import { ADMIN_PRINCIPAL, type Principal } from '../domain/principal.ts';
 import { ADMINISTRATOR_ACCESS, BUILT_IN_POLICIES, type Policy } from '../domain/policy.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { Credential, Repos } from '../ports/repositories.ts';
+import { SYSTEM_ACTOR } from './actor.ts';
+import { auditEvent } from './audit/event.ts';
 import { compilePolicy, type CompiledPolicy } from './policy/policy-document.ts';
 
 /**
@@ -138,13 +140,13 @@ export class AuthService {
       await r.principals.insert(admin);
       if (legacy) {
         const adopted = await r.tokens.adoptOrphans(admin.id);
-        await r.audit.record({ at: now, actor: 'system', action: 'principal.bootstrap', detail: { principalId: admin.id, name: admin.name, adoptedTokens: adopted } });
+        await r.audit.record(auditEvent(SYSTEM_ACTOR, 'Bootstrap', `principal/${admin.id}`, { name: admin.name, policies: admin.policies, adoptedTokens: adopted }, now));
         return undefined;
       }
       const value = token ?? newToken();
       const tokenId = randomUUID();
       await r.tokens.insert({ id: tokenId, principalId: admin.id, description: 'bootstrap token', createdAt: now }, hashToken(value));
-      await r.audit.record({ at: now, actor: 'system', action: 'principal.bootstrap', detail: { principalId: admin.id, name: admin.name, tokenId } });
+      await r.audit.record(auditEvent(SYSTEM_ACTOR, 'Bootstrap', `principal/${admin.id}`, { name: admin.name, policies: admin.policies, tokenId }, now));
       return value;
     });
   }

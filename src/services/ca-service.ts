@@ -9,7 +9,8 @@ import type { Repos } from '../ports/repositories.ts';
 import { createCaCsr, createRootCertificate } from '../x509/ca-certificates.ts';
 import { isSignedBy, parseCertificates, samePublicKey, type CertificateInfo } from '../x509/certificate-info.ts';
 import { certificatePem } from '../x509/pem.ts';
-import { actorLabel, type Actor } from './actor.ts';
+import type { Actor } from './actor.ts';
+import { auditEvent } from './audit/event.ts';
 
 const DAY = 86_400_000;
 /** Longest chain accepted on import, to bound the work an attacker can make us do. */
@@ -112,14 +113,20 @@ export class CaService {
     }
     await this.deps.repos.tx(async (r) => {
       await r.cas.insert(ca);
-      await r.audit.record({
-        at: now,
-        actor: actorLabel(actor),
-        requestId: actor.requestId,
-        action: 'ca.create',
-        caId: id,
-        detail: { type: ca.type, keyAlgorithm: ca.keyAlgorithm, keyStore: storeType, keyUri, status: ca.status },
-      });
+      await r.audit.record(
+        auditEvent(actor, 'CreateCertificateAuthority', `ca/${id}`, {
+          type: ca.type,
+          subject: ca.subject,
+          keyAlgorithm: ca.keyAlgorithm,
+          signingAlgorithm: ca.signingAlgorithm,
+          keyStore: storeType,
+          keyUri,
+          status: ca.status,
+          ...(ca.serial ? { serial: ca.serial, notBefore: ca.notBefore!.toISOString(), notAfter: ca.notAfter!.toISOString() } : {}),
+          revocation: ca.revocation,
+          tags: ca.tags,
+        }, now),
+      );
     });
     return this.changed(ca);
   }
@@ -181,9 +188,17 @@ export class CaService {
       };
       return {
         next,
-        action: current.certificateDer ? 'ca.certificate.renew' : 'ca.certificate.import',
-        serial: cert.serial,
-        detail: { issuer: cert.issuer, notAfter: cert.notAfter.toISOString(), status: next.status },
+        action: 'ImportCertificateAuthorityCertificate',
+        detail: {
+          renewal: !!current.certificateDer,
+          serial: cert.serial,
+          subject: cert.subject,
+          issuer: cert.issuer,
+          notBefore: cert.notBefore.toISOString(),
+          notAfter: cert.notAfter.toISOString(),
+          chain: path.map((c) => c.subject),
+          status: next.status,
+        },
       };
     });
   }
@@ -212,7 +227,7 @@ export class CaService {
         next.certVersion = ca.certVersion + 1;
       }
       if (input.tags) next.tags = input.tags;
-      return { next, action: 'ca.update', detail: { ...input, previousStatus: ca.status } };
+      return { next, action: 'UpdateCertificateAuthority', detail: { changed: input, previousStatus: ca.status, status: next.status } };
     });
   }
 
@@ -222,7 +237,7 @@ export class CaService {
       const restorableUntil = new Date(now.getTime() + permanentDeletionDays * DAY);
       return {
         next: { ...ca, status: 'DELETED', previousStatus: ca.status, restorableUntil, updatedAt: now },
-        action: 'ca.delete',
+        action: 'DeleteCertificateAuthority',
         detail: { permanentDeletionDays, restorableUntil: restorableUntil.toISOString() },
       };
     });
@@ -235,7 +250,7 @@ export class CaService {
       const status = (ca.previousStatus ?? 'DISABLED') as StoredCaStatus;
       return {
         next: { ...ca, status, previousStatus: undefined, restorableUntil: undefined, updatedAt: now },
-        action: 'ca.restore',
+        action: 'RestoreCertificateAuthority',
         detail: { status },
       };
     });
@@ -248,15 +263,15 @@ export class CaService {
   private async mutate(
     actor: Actor,
     id: string,
-    change: (ca: Ca, now: Date) => { next: Ca; action: string; serial?: string; detail: Record<string, unknown> },
+    change: (ca: Ca, now: Date) => { next: Ca; action: string; detail: Record<string, unknown> },
   ): Promise<Ca> {
     const now = this.deps.clock.now();
     const updated = await this.deps.repos.tx(async (r) => {
       const ca = await r.cas.get(id, { forUpdate: true });
       if (!ca) throw notFound('ca_not_found', `no CA ${id}`);
-      const { next, action, serial, detail } = change(ca, now);
+      const { next, action, detail } = change(ca, now);
       await r.cas.save(next);
-      await r.audit.record({ at: now, actor: actorLabel(actor), requestId: actor.requestId, action, caId: id, serial, detail });
+      await r.audit.record(auditEvent(actor, action, `ca/${id}`, detail, now));
       return next;
     });
     return this.changed(updated);
@@ -279,7 +294,7 @@ export class CaService {
     for (const ca of await this.deps.repos.cas.listPurgeable(now)) {
       await this.deps.repos.tx(async (r) => {
         await r.cas.remove(ca.id);
-        await r.audit.record({ at: now, actor: actorLabel(actor), action: 'ca.purge', caId: ca.id, detail: { keyUri: ca.keyUri } });
+        await r.audit.record(auditEvent(actor, 'PurgeCertificateAuthority', `ca/${ca.id}`, { keyUri: ca.keyUri, deletedAt: ca.updatedAt.toISOString() }, now));
       });
       try {
         const ks = this.deps.keyStores.forUri(ca.keyUri);

@@ -6,16 +6,18 @@ import { checkSigningAlgorithm, type SigningAlgorithm } from '../domain/key-algo
 import { newSerial, serialHex } from '../domain/serial.ts';
 import { DEFAULT_TEMPLATE, findTemplate, type Template } from '../domain/template.ts';
 import type { Clock } from '../ports/clock.ts';
-import type { AuditEvent, Repos } from '../ports/repositories.ts';
+import type { AuditEvent } from '../domain/audit-event.ts';
+import type { Repos } from '../ports/repositories.ts';
 import { parseCsr, type ParsedCsr } from '../x509/csr.ts';
-import { encodeSanDer, sanFromCommonName, type SubjectAltName } from '../x509/general-name.ts';
+import { encodeSanDer, sanFromCommonName, sanText, type SubjectAltName } from '../x509/general-name.ts';
 import { certificatePem } from '../x509/pem.ts';
-import { actorLabel, type Actor } from './actor.ts';
+import type { Actor } from './actor.ts';
+import { auditEvent } from './audit/event.ts';
 import type { CaContext, CaContexts, SigningContext } from './ca-contexts.ts';
 import { leafValidity, type Validity } from './validity.ts';
 
 const IDEMPOTENCY_WINDOW = 3_600_000;
-
+/** How audit details write a SAN, as openssl prints them. */
 export interface IssueInput {
   csr: string;
   template?: string;
@@ -156,16 +158,24 @@ export class IssuanceService {
         notAfter,
         issuedAt: now,
         crlPartition: partition,
+        issuedBy: actor.name,
       },
-      audit: {
-        at: now,
-        actor: actorLabel(actor),
-        requestId: actor.requestId,
-        action: 'certificate.issue',
-        caId: ca.id,
-        serial: hex,
-        detail: { template: template.name, subject: csr.subject },
-      },
+      audit: auditEvent(
+        actor,
+        'IssueCertificate',
+        `ca/${ca.id}`,
+        {
+          serial: hex,
+          subject: csr.subject,
+          subjectAlternativeNames: (cnSan ? [cnSan] : csr.subjectAltNames).map(sanText),
+          template: template.name,
+          notBefore: notBefore.toISOString(),
+          notAfter: notAfter.toISOString(),
+          signingAlgorithm,
+          ...(input.idempotencyToken !== undefined ? { idempotencyToken: input.idempotencyToken } : {}),
+        },
+        now,
+      ),
     };
   }
 

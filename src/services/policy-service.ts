@@ -3,7 +3,8 @@ import { CaError, conflict, invalid, notFound } from '../domain/ca-error.ts';
 import { POLICY_NAME, type Policy } from '../domain/policy.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { PolicyRepository, Repos } from '../ports/repositories.ts';
-import { actorLabel, type Actor } from './actor.ts';
+import type { Actor } from './actor.ts';
+import { auditEvent } from './audit/event.ts';
 import { compilePolicy } from './policy/policy-document.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -36,7 +37,7 @@ export class PolicyService {
       .tx(async (r) => {
         if (await r.policies.getByName(input.name)) throw conflict('policy_exists', `a policy named ${input.name} exists`);
         await r.policies.insert(policy);
-        await r.audit.record({ at: now, actor: actorLabel(actor), requestId: actor.requestId, action: 'policy.create', detail: { policyId: policy.id, name: policy.name, document: policy.document } });
+        await r.audit.record(auditEvent(actor, 'CreatePolicy', `policy/${policy.id}`, { name: policy.name, description: policy.description, document: policy.document }, now));
       })
       .catch(uniqueAs(conflict('policy_exists', `a policy named ${input.name} exists`)));
     this.changed();
@@ -62,7 +63,7 @@ export class PolicyService {
       if (p.builtIn) throw conflict('policy_built_in', `${p.name} is built in and cannot be changed; make a policy of your own from its document`);
       const next: Policy = { ...p, document: input.document, description: input.description ?? p.description, updatedAt: now };
       await r.policies.save(next);
-      await r.audit.record({ at: now, actor: actorLabel(actor), requestId: actor.requestId, action: 'policy.update', detail: { policyId: id, name: p.name, document: next.document } });
+      await r.audit.record(auditEvent(actor, 'UpdatePolicy', `policy/${id}`, { name: p.name, previousDocument: p.document, document: next.document }, now));
       return next;
     });
     this.changed();
@@ -78,7 +79,7 @@ export class PolicyService {
       const n = await r.policies.attachments(id);
       if (n > 0) throw conflict('policy_in_use', `${p.name} is attached to ${n} principal${n === 1 ? '' : 's'}; detach it first`);
       await r.policies.remove(id);
-      await r.audit.record({ at: now, actor: actorLabel(actor), requestId: actor.requestId, action: 'policy.delete', detail: { policyId: id, name: p.name } });
+      await r.audit.record(auditEvent(actor, 'DeletePolicy', `policy/${id}`, { name: p.name }, now));
     });
     this.changed();
   }

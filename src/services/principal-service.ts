@@ -4,7 +4,8 @@ import { ADMINISTRATOR_ACCESS } from '../domain/policy.ts';
 import { MAX_TOKENS_PER_PRINCIPAL, type ApiToken, type Principal } from '../domain/principal.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { Repos } from '../ports/repositories.ts';
-import { actorLabel, type Actor } from './actor.ts';
+import type { Actor } from './actor.ts';
+import { auditEvent } from './audit/event.ts';
 import { hashToken, newToken } from './auth-service.ts';
 import { resolvePolicies, uniqueAs } from './policy-service.ts';
 
@@ -54,7 +55,7 @@ export class PrincipalService {
           updatedAt: now,
         };
         await r.principals.insert(p);
-        await r.audit.record({ at: now, actor: actorLabel(actor), requestId: actor.requestId, action: 'principal.create', detail: { principalId: p.id, name: p.name, policies: p.policies, tags: p.tags } });
+        await r.audit.record(auditEvent(actor, 'CreatePrincipal', `principal/${p.id}`, { name: p.name, description: p.description, policies: p.policies, tags: p.tags }, now));
         return p;
       })
       .catch(uniqueAs(taken));
@@ -88,7 +89,9 @@ export class PrincipalService {
       };
       await r.principals.save(next);
       await this.preventLockout(r, now);
-      await r.audit.record({ at: now, actor: actorLabel(actor), requestId: actor.requestId, action: 'principal.update', detail: { principalId: id, name: p.name, changed: input } });
+      await r.audit.record(
+        auditEvent(actor, 'UpdatePrincipal', `principal/${id}`, { name: p.name, changed: { ...input, ...(input.policies ? { policies: next.policies } : {}) }, previous: { status: p.status, policies: p.policies, tags: p.tags } }, now),
+      );
       return next;
     });
     this.changed();
@@ -103,7 +106,7 @@ export class PrincipalService {
       if (!p) throw notFound('principal_not_found', `no principal ${id}`);
       await r.principals.remove(id, now);
       await this.preventLockout(r, now);
-      await r.audit.record({ at: now, actor: actorLabel(actor), requestId: actor.requestId, action: 'principal.delete', detail: { principalId: id, name: p.name } });
+      await r.audit.record(auditEvent(actor, 'DeletePrincipal', `principal/${id}`, { name: p.name }, now));
     });
     this.changed();
   }
@@ -120,13 +123,9 @@ export class PrincipalService {
       const live = (await r.tokens.list(principalId)).filter((t) => !t.expiresAt || t.expiresAt > now);
       if (live.length >= MAX_TOKENS_PER_PRINCIPAL) throw conflict('token_limit', `principal ${p.name} has ${live.length} tokens, the most it may have; delete one first`);
       await r.tokens.insert(token, hashToken(secret));
-      await r.audit.record({
-        at: now,
-        actor: actorLabel(actor),
-        requestId: actor.requestId,
-        action: 'token.create',
-        detail: { principalId, name: p.name, tokenId: token.id, expiresAt: token.expiresAt?.toISOString() },
-      });
+      await r.audit.record(
+        auditEvent(actor, 'CreateToken', `principal/${principalId}`, { name: p.name, tokenId: token.id, description: token.description, expiresAt: token.expiresAt?.toISOString() ?? null }, now),
+      );
     });
     this.changed();
     return { token, secret };
@@ -145,7 +144,7 @@ export class PrincipalService {
       if (!p) throw notFound('principal_not_found', `no principal ${principalId}`);
       if (!(await r.tokens.remove(principalId, tokenId, now))) throw notFound('token_not_found', `principal ${p.name} has no token ${tokenId}`);
       await this.preventLockout(r, now);
-      await r.audit.record({ at: now, actor: actorLabel(actor), requestId: actor.requestId, action: 'token.delete', detail: { principalId, name: p.name, tokenId } });
+      await r.audit.record(auditEvent(actor, 'DeleteToken', `principal/${principalId}`, { name: p.name, tokenId }, now));
     });
     this.changed();
   }

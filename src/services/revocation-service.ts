@@ -3,7 +3,8 @@ import type { IssuedCertificate } from '../domain/certificate.ts';
 import type { RevocationReason } from '../domain/revocation-reason.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { Repos } from '../ports/repositories.ts';
-import { actorLabel, type Actor } from './actor.ts';
+import type { Actor } from './actor.ts';
+import { auditEvent } from './audit/event.ts';
 
 /** Told after a revocation commits (the CRL updater publishes soon after). */
 export type RevocationListener = (caId: string, cert: IssuedCertificate) => void;
@@ -30,7 +31,7 @@ export class RevocationService {
         if (!cert) throw notFound('certificate_not_found', `CA ${caId} issued no certificate with serial ${serial}`);
         throw conflict('already_revoked', `certificate ${serial} was revoked at ${cert.revokedAt?.toISOString()}`);
       }
-      await r.audit.record({ at: now, actor: actorLabel(actor), requestId: actor.requestId, action: 'certificate.revoke', caId, serial, detail: { reason } });
+      await r.audit.record(auditEvent(actor, 'RevokeCertificate', `ca/${caId}`, { serial, reason, revokedAt: at.toISOString() }, now));
       return (await r.certificates.get(caId, serial))!;
     });
     for (const l of this.listeners) l(caId, revoked);

@@ -46,3 +46,19 @@ export function subjectAltNamesOf(der: Uint8Array): SubjectAltName[] {
   if (!value) return [];
   return readGeneralNames(der, expectTlv(der, value.valueStart, TAG.SEQUENCE, value.end, 'subjectAltName'));
 }
+
+/** The names by kind, as the API names them (keyGeneration.subjectAlternativeNames); kinds without a name are left out. */
+export interface SubjectAltNamesByKind {
+  dnsNames?: string[];
+  ipAddresses?: string[];
+  emailAddresses?: string[];
+  uris?: string[];
+}
+
+const SAN_KEYS = { dns: 'dnsNames', ip: 'ipAddresses', email: 'emailAddresses', uri: 'uris' } as const;
+
+export function subjectAltNamesByKind(sans: readonly SubjectAltName[]): SubjectAltNamesByKind {
+  const out: Record<string, string[]> = {};
+  for (const san of sans) (out[SAN_KEYS[san.type]] ??= []).push(san.value);
+  return out;
+}

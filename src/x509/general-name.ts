@@ -15,6 +15,10 @@ export interface SubjectAltName {
   value: string;
 }
 
+/** A name as OpenSSL prints it: "DNS:a.example", "IP Address:10.0.0.1", "email:…", "URI:…" (audit events and reports). */
+export const sanText = (san: SubjectAltName): string => `${SAN_TEXT_PREFIX[san.type]}:${san.value}`;
+const SAN_TEXT_PREFIX: Record<SubjectAltNameType, string> = { dns: 'DNS', ip: 'IP Address', email: 'email', uri: 'URI' };
+
 /** GeneralName tags (context-specific, IMPLICIT): rfc822Name [1], dNSName [2], uniformResourceIdentifier [6], iPAddress [7]. */
 export const GENERAL_NAME_TAG = { email: 0x81, dns: 0x82, uri: 0x86, ip: 0x87 } as const;
 

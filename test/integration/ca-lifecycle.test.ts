@@ -103,7 +103,7 @@ describe.each(DRIVERS)('CA lifecycle (%s)', (driver) => {
     svc.api('POST', `/v1/cas/${caId}/certificates`, { csr: csrA, validity: { days: 5 }, ...body });
 
   const auditActions = async (caId: string): Promise<string[]> => {
-    const r = await svc.db.query<{ action: string }>('SELECT action FROM audit_events WHERE ca_id = $1 ORDER BY id', [caId]);
+    const r = await svc.db.query<{ action: string }>("SELECT action FROM audit_events WHERE resource = 'ca/' || $1 ORDER BY id", [caId]);
     return r.rows.map((x) => x.action);
   };
 
@@ -233,8 +233,8 @@ describe.each(DRIVERS)('CA lifecycle (%s)', (driver) => {
     expectProblem(await svc.api('PATCH', '/v1/cas/00000000-0000-4000-8000-000000000000', { status: 'DISABLED' }), 404, 'ca_not_found');
     expect((await svc.api('GET', `/v1/cas/${pending.id}`)).body).toEqual(pending);
     expect((await svc.api('GET', `/v1/cas/${ca.id}`)).body).toEqual(ca);
-    expect(await auditActions(pending.id)).toEqual(['ca.create']);
-    expect(await auditActions(ca.id)).toEqual(['ca.create']);
+    expect(await auditActions(pending.id)).toEqual(['privateca:CreateCertificateAuthority']);
+    expect(await auditActions(ca.id)).toEqual(['privateca:CreateCertificateAuthority']);
   });
 
   it('ok/PATCH tags replaces them (also on a pending CA) and leaves the status alone', async () => {
@@ -325,7 +325,7 @@ describe.each(DRIVERS)('CA lifecycle (%s)', (driver) => {
     expect(restored.body.status).toBe('ACTIVE');
     expect(restored.body.restorableUntil).toBeUndefined();
     expect((await issue(ca.id)).status).toBe(201);
-    expect(await auditActions(ca.id)).toEqual(['ca.create', 'ca.delete', 'ca.restore', 'certificate.issue']);
+    expect(await auditActions(ca.id)).toEqual(['privateca:CreateCertificateAuthority', 'privateca:DeleteCertificateAuthority', 'privateca:RestoreCertificateAuthority', 'privateca:IssueCertificate']);
   });
 
   it.each([7, 30])('ok/DELETE ?permanentDeletionDays=%i → restorableUntil ≈ now + that many days', async (days) => {
@@ -346,7 +346,7 @@ describe.each(DRIVERS)('CA lifecycle (%s)', (driver) => {
       expectProblem(await svc.api('DELETE', `/v1/cas/${ca.id}?permanentDeletionDays=${v}`), 400);
     }
     expect((await svc.api('GET', `/v1/cas/${ca.id}`)).body).toEqual(ca);
-    expect(await auditActions(ca.id)).toEqual(['ca.create']);
+    expect(await auditActions(ca.id)).toEqual(['privateca:CreateCertificateAuthority']);
     expectProblem(await svc.api('DELETE', '/v1/cas/00000000-0000-4000-8000-000000000000'), 404, 'ca_not_found');
   });
 
@@ -476,7 +476,7 @@ describe.each(DRIVERS)('CA lifecycle (%s)', (driver) => {
     expect(new Set(results.map((r) => r.body.serial)).size).toBe(1);
     expect(new Set(results.map((r) => r.body.certificate)).size).toBe(1);
     expect(await countCertificates(ca.id)).toBe(1);
-    const audit = await svc.db.query('SELECT 1 FROM audit_events WHERE ca_id = $1 AND action = $2', [ca.id, 'certificate.issue']);
+    const audit = await svc.db.query("SELECT 1 FROM audit_events WHERE resource = 'ca/' || $1 AND action = $2", [ca.id, 'privateca:IssueCertificate']);
     expect(audit.rows).toHaveLength(1);
   });
 
@@ -523,12 +523,15 @@ describe.each(DRIVERS)('CA lifecycle (%s)', (driver) => {
     expectProblem(await svc.api('POST', `/v1/cas/${id}/certificate`, { certificate: foreign.cert, chain: outsideRoot.cert }), 400);
     expect((await svc.api('GET', `/v1/cas/${id}`)).body.serial).toBe(serial2);
 
-    const actions = await auditActions(id);
-    expect(actions.filter((a) => a === 'ca.certificate.import').length).toBeGreaterThanOrEqual(1);
-    expect(actions.filter((a) => a.startsWith('ca.certificate.'))).toHaveLength(2);
+    // The first import and the renewal: one event each, the second marked as a renewal.
+    const imports = await svc.db.query<{ renewal: boolean }>(
+      "SELECT (details->>'renewal')::boolean AS renewal FROM audit_events WHERE resource = 'ca/' || $1 AND action = 'privateca:ImportCertificateAuthorityCertificate' ORDER BY id",
+      [id],
+    );
+    expect(imports.rows.map((r) => r.renewal)).toEqual([false, true]);
   });
 
-  it('ok/the audit_events table has ca.create, ca.update, ca.delete, ca.restore rows with actor and request id', async () => {
+  it('ok/the audit_events table has CreateCertificateAuthority, UpdateCertificateAuthority, DeleteCertificateAuthority, RestoreCertificateAuthority rows with principal and request id', async () => {
     const ca = await createRoot();
     expect((await svc.api('PATCH', `/v1/cas/${ca.id}`, { tags: { audited: 'yes' } })).status).toBe(200);
     expect((await svc.api('PATCH', `/v1/cas/${ca.id}`, { status: 'DISABLED' })).status).toBe(200);
@@ -537,10 +540,10 @@ describe.each(DRIVERS)('CA lifecycle (%s)', (driver) => {
     expect(restored.status).toBe(200);
 
     const r = await svc.db.query<{ action: string; actor: string; request_id: string | null }>(
-      'SELECT action, actor, request_id FROM audit_events WHERE ca_id = $1 ORDER BY id',
+      "SELECT action, principal_name AS actor, request_id FROM audit_events WHERE resource = 'ca/' || $1 ORDER BY id",
       [ca.id],
     );
-    expect(r.rows.map((x) => x.action)).toEqual(['ca.create', 'ca.update', 'ca.update', 'ca.delete', 'ca.restore']);
+    expect(r.rows.map((x) => x.action)).toEqual(['privateca:CreateCertificateAuthority', 'privateca:UpdateCertificateAuthority', 'privateca:UpdateCertificateAuthority', 'privateca:DeleteCertificateAuthority', 'privateca:RestoreCertificateAuthority']);
     for (const row of r.rows) {
       expect(row.actor).toMatch(/\S/);
       expect(row.request_id).toMatch(/\S/);

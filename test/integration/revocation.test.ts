@@ -55,7 +55,7 @@ describe.each(DRIVERS)('certificate revocation (%s)', (driver) => {
   };
 
   const auditActions = async (ca: string, serial: string): Promise<string[]> => {
-    const r = await svc.db.query<{ action: string }>('SELECT action FROM audit_events WHERE ca_id = $1 AND serial = $2 ORDER BY id', [ca, serial]);
+    const r = await svc.db.query<{ action: string }>("SELECT action FROM audit_events WHERE resource = 'ca/' || $1 AND details->>'serial' = $2 ORDER BY id", [ca, serial]);
     return r.rows.map((x) => x.action);
   };
 
@@ -96,7 +96,7 @@ describe.each(DRIVERS)('certificate revocation (%s)', (driver) => {
     expect(new Date(r.revoked_at!).getTime()).toBe(revokedAt);
     expect([reason, REASONS[reason], String(REASONS[reason])]).toContain(r.revocation_reason);
 
-    expect(await auditActions(caId, cert.serial)).toEqual(['certificate.issue', 'certificate.revoke']);
+    expect(await auditActions(caId, cert.serial)).toEqual(['privateca:IssueCertificate', 'privateca:RevokeCertificate']);
   });
 
   it('ok/revoke without a body (no Content-Type) defaults to UNSPECIFIED', async () => {
@@ -125,7 +125,7 @@ describe.each(DRIVERS)('certificate revocation (%s)', (driver) => {
     }
     const got = await svc.api('GET', `/v1/cas/${caId}/certificates/${cert.serial}`);
     expect(got.body).toMatchObject({ status: 'REVOKED', revocationReason: 'SUPERSEDED', revokedAt: first.body.revokedAt });
-    expect(await auditActions(caId, cert.serial)).toEqual(['certificate.issue', 'certificate.revoke']);
+    expect(await auditActions(caId, cert.serial)).toEqual(['privateca:IssueCertificate', 'privateca:RevokeCertificate']);
   });
 
   it('ok/concurrent revokes of one certificate: exactly one 200, the others 409 already_revoked, one audit event', async () => {
@@ -138,14 +138,14 @@ describe.each(DRIVERS)('certificate revocation (%s)', (driver) => {
     const got = await svc.api('GET', `/v1/cas/${caId}/certificates/${cert.serial}`);
     expect(got.body.revocationReason).toBe(won[0]!.body.revocationReason);
     expect(got.body.revokedAt).toBe(won[0]!.body.revokedAt);
-    expect(await auditActions(caId, cert.serial)).toEqual(['certificate.issue', 'certificate.revoke']);
+    expect(await auditActions(caId, cert.serial)).toEqual(['privateca:IssueCertificate', 'privateca:RevokeCertificate']);
   });
 
   it('fail/unknown serial → 404 certificate_not_found (revoke and GET)', async () => {
     const serial = randomBytes(16).toString('hex').replace(/^00/, '7f');
     expectProblem(await svc.api('POST', `/v1/cas/${caId}/certificates/${serial}/revoke`, { reason: 'KEY_COMPROMISE' }), 404, 'certificate_not_found');
     expectProblem(await svc.api('GET', `/v1/cas/${caId}/certificates/${serial}`), 404, 'certificate_not_found');
-    const r = await svc.db.query('SELECT 1 FROM audit_events WHERE serial = $1', [serial]);
+    const r = await svc.db.query("SELECT 1 FROM audit_events WHERE details->>'serial' = $1", [serial]);
     expect(r.rows).toHaveLength(0);
   });
 
@@ -244,7 +244,7 @@ describe.each(DRIVERS)('certificate revocation (%s)', (driver) => {
     const r = await row(ca, cert.serial);
     expect(r.status).toBe('REVOKED');
     expect(r.revoked_at).not.toBeNull();
-    expect(await auditActions(ca, cert.serial)).toEqual(['certificate.issue', 'certificate.revoke']);
+    expect(await auditActions(ca, cert.serial)).toEqual(['privateca:IssueCertificate', 'privateca:RevokeCertificate']);
     const listed = await svc.api('GET', `/v1/cas/${ca}/certificates?status=REVOKED`);
     expect(listed.body.items.map((c: any) => c.serial)).toEqual([cert.serial]);
   });
@@ -261,7 +261,7 @@ describe.each(DRIVERS)('certificate revocation (%s)', (driver) => {
     expect(got.body.status).toBe('ISSUED');
     expect(got.body.revokedAt).toBeUndefined();
     expect((await row(caId, cert.serial)).revoked_at).toBeNull();
-    expect(await auditActions(caId, cert.serial)).toEqual(['certificate.issue']);
+    expect(await auditActions(caId, cert.serial)).toEqual(['privateca:IssueCertificate']);
   });
 
   it('fail/revoke under an unknown CA → 404 ca_not_found; a CA id that is not a UUID → 400 invalid_id', async () => {

@@ -176,8 +176,12 @@ describe.each(DRIVERS)('no secret in clear in the database (%s)', (driver) => {
     expect(kek.length).toBe(32);
     const cas = (await svc.db.query<Record<string, unknown>>('SELECT id, key_uri, key_algorithm, certificate FROM cas')).rows;
     expect(cas.length).toBe(ALGORITHMS.length + 2);
-    expect(rows.length).toBe(cas.length);
-    expect(new Set(rows.map((r) => r.algorithm))).toEqual(new Set(ALGORITHMS));
+    // A key per CA, and the audit key.
+    const auditKeys = (await svc.db.query<{ key_uri: string }>('SELECT key_uri FROM audit_keys')).rows.map((r) => r.key_uri);
+    expect(auditKeys).toHaveLength(1);
+    expect(rows.length).toBe(cas.length + 1);
+    expect(rows.filter((r) => auditKeys.includes(`software:${r.id}`))).toHaveLength(1);
+    expect(new Set(rows.map((r) => r.algorithm))).toEqual(new Set([...ALGORITHMS, 'EC_prime256v1']));
     openKeys(rows, kek);
     for (const ca of cas) {
       const row = rows.find((r) => `software:${r.id}` === ca.key_uri);
@@ -320,7 +324,8 @@ describe('no secret in the logs of the real process (PostgreSQL, LOG_LEVEL=trace
     } finally {
       await db.end();
     }
-    expect(rows.length).toBe(ALGORITHMS.length + 1);
+    // A key per CA made below, the first root's, and the audit key.
+    expect(rows.length).toBe(ALGORITHMS.length + 2);
     const secrets = openKeys(rows, kek);
 
     // The log was written, and says what happened...

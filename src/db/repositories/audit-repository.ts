@@ -1,30 +1,121 @@
-import type { AuditRepository } from '../../ports/repositories.ts';
-import { type Queryable } from '../db.ts';
+import type { AuditCheckpoint, AuditEvent } from '../../domain/audit-event.ts';
+import type { AuditRepository, StoredAuditEvent } from '../../ports/repositories.ts';
+import { bytes, type Queryable } from '../db.ts';
 
 type Row = Record<string, any>;
+
+const COLUMNS = 'id, at, principal_id, principal_name, action, resource, outcome, source_ip, request_id, details, seq, hash';
+
+export const toStoredEvent = (x: Row): StoredAuditEvent => ({
+  id: String(x.id),
+  time: x.at,
+  ...(x.principal_name != null ? { principal: { ...(x.principal_id != null ? { id: x.principal_id } : {}), name: x.principal_name } } : {}),
+  action: x.action,
+  resource: x.resource,
+  outcome: x.outcome,
+  ...(x.source_ip != null ? { sourceIp: x.source_ip } : {}),
+  ...(x.request_id != null ? { requestId: x.request_id } : {}),
+  details: x.details ?? {},
+  ...(x.seq != null ? { seq: Number(x.seq), hash: bytes(x.hash) } : {}),
+});
+
+const toCheckpoint = (x: Row): AuditCheckpoint => ({
+  size: Number(x.size),
+  hash: bytes(x.hash),
+  time: x.time,
+  keyId: x.key_id,
+  signature: bytes(x.signature),
+});
+
+/** The values of an event for INSERT, in the order of INSERT_EVENT (and of the issuance batch). */
+export const eventValues = (e: AuditEvent): unknown[] => [
+  e.time,
+  e.principal?.id ?? null,
+  e.principal?.name ?? null,
+  e.action,
+  e.resource,
+  e.outcome,
+  e.sourceIp ?? null,
+  e.requestId ?? null,
+  JSON.stringify(e.details),
+];
+
+const INSERT_EVENT = `INSERT INTO audit_events (at, principal_id, principal_name, action, resource, outcome, source_ip, request_id, details)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`;
 
 export function auditRepository(q: Queryable): AuditRepository {
   return {
     async record(e) {
-      await q.query(
-        `INSERT INTO audit_events (at, actor, action, ca_id, serial, request_id, detail) VALUES ($1,$2,$3,$4,$5,$6,$7)`,
-        [e.at, e.actor, e.action, e.caId ?? null, e.serial ?? null, e.requestId ?? null, JSON.stringify(e.detail ?? {})],
-      );
+      await q.query(INSERT_EVENT, eventValues(e));
     },
-    async list({ caId, limit }) {
-      const r = caId
-        ? await q.query<Row>('SELECT * FROM audit_events WHERE ca_id = $1 ORDER BY id DESC LIMIT $2', [caId, limit])
-        : await q.query<Row>('SELECT * FROM audit_events ORDER BY id DESC LIMIT $1', [limit]);
-      return r.rows.map((x) => ({
-        id: String(x.id),
-        at: x.at,
-        actor: x.actor,
-        action: x.action,
-        caId: x.ca_id ?? undefined,
-        serial: x.serial ?? undefined,
-        requestId: x.request_id ?? undefined,
-        detail: x.detail,
-      }));
+    async list({ action, principalIds, resource, outcome, since, until, limit, beforeId }) {
+      const where: string[] = [];
+      const params: unknown[] = [];
+      const add = (sql: string, v: unknown) => {
+        params.push(v);
+        where.push(sql.replace('?', `$${params.length}`));
+      };
+      if (action) add('action = ?', action);
+      if (principalIds) add('principal_id = ANY(?::uuid[])', principalIds);
+      if (resource) add('resource = ?', resource);
+      if (outcome) add('outcome = ?', outcome);
+      if (since) add('at >= ?', since);
+      if (until) add('at < ?', until);
+      if (beforeId) add('id < ?', beforeId);
+      params.push(limit);
+      const r = await q.query<Row>(`SELECT ${COLUMNS} FROM audit_events ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT $${params.length}`, params);
+      return r.rows.map(toStoredEvent);
+    },
+    async head() {
+      const r = await q.query<Row>('SELECT seq, hash FROM audit_events WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1');
+      const x = r.rows[0];
+      return x && { seq: Number(x.seq), hash: bytes(x.hash) };
+    },
+    async unsealed(limit) {
+      const r = await q.query<Row>(`SELECT ${COLUMNS} FROM audit_events WHERE seq IS NULL ORDER BY id LIMIT $1`, [limit]);
+      return r.rows.map(toStoredEvent);
+    },
+    async seal(seals) {
+      if (seals.length === 0) return 0;
+      const r = await q.query(
+        `UPDATE audit_events e SET seq = s.seq, hash = decode(s.hash, 'hex')
+           FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS s(id, seq, hash)
+          WHERE e.id = s.id AND e.seq IS NULL`,
+        [seals.map((s) => s.id), seals.map((s) => s.seq), seals.map((s) => s.hash.toString('hex'))],
+      );
+      return r.rowCount;
+    },
+    async sealedPage(afterSeq, limit) {
+      const r = await q.query<Row>(`SELECT ${COLUMNS} FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2`, [afterSeq, limit]);
+      return r.rows.map(toStoredEvent);
+    },
+    async countUnsealed() {
+      const r = await q.query<{ n: string }>('SELECT count(*)::text AS n FROM audit_events WHERE seq IS NULL');
+      return Number(r.rows[0]!.n);
+    },
+    async saveCheckpoint(c) {
+      await q.query('INSERT INTO audit_checkpoints (size, hash, time, key_id, signature) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (size) DO NOTHING', [
+        c.size,
+        c.hash,
+        c.time,
+        c.keyId,
+        c.signature,
+      ]);
+    },
+    async latestCheckpoint() {
+      const r = await q.query<Row>('SELECT size, hash, time, key_id, signature FROM audit_checkpoints ORDER BY size DESC LIMIT 1');
+      return r.rows[0] && toCheckpoint(r.rows[0]);
+    },
+    async checkpoints() {
+      const r = await q.query<Row>('SELECT size, hash, time, key_id, signature FROM audit_checkpoints ORDER BY size');
+      return r.rows.map(toCheckpoint);
+    },
+    async auditKeys() {
+      const r = await q.query<Row>('SELECT id, key_uri, spki, created_at FROM audit_keys ORDER BY created_at');
+      return r.rows.map((x) => ({ id: x.id, keyUri: x.key_uri, spki: bytes(x.spki), createdAt: x.created_at }));
+    },
+    async saveAuditKey(k) {
+      await q.query('INSERT INTO audit_keys (id, key_uri, spki, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING', [k.id, k.keyUri, k.spki, k.createdAt]);
     },
   };
 }

@@ -1,11 +1,13 @@
 import type { IssuedCertificate } from '../../domain/certificate.ts';
-import type { AuditEvent, CertificateRepository } from '../../ports/repositories.ts';
+import type { AuditEvent } from '../../domain/audit-event.ts';
+import type { CertificateRepository } from '../../ports/repositories.ts';
+import { eventValues } from './audit-repository.ts';
 import { bytes, type Queryable } from '../db.ts';
 import { IssuedBatcher } from '../issued-batcher.ts';
 
 type Row = Record<string, any>;
 
-const COLUMNS = `ca_id, serial, status, der, subject, template, not_before, not_after, issued_at, revoked_at, revocation_reason`;
+const COLUMNS = `ca_id, serial, status, der, subject, template, not_before, not_after, issued_at, revoked_at, revocation_reason, issued_by`;
 
 function toCertificate(r: Row): IssuedCertificate {
   return {
@@ -20,6 +22,7 @@ function toCertificate(r: Row): IssuedCertificate {
     issuedAt: r.issued_at,
     revokedAt: r.revoked_at ?? undefined,
     revocationReason: r.revocation_reason ?? undefined,
+    issuedBy: r.issued_by ?? undefined,
   };
 }
 
@@ -32,12 +35,12 @@ const INSERT_ISSUED = `
 WITH ca AS (
   SELECT id FROM cas WHERE id = $1 AND status = 'ACTIVE' AND cert_version = $2
 ), cert AS (
-  INSERT INTO certificates (ca_id, serial, status, der, subject, template, not_before, not_after, issued_at, crl_partition)
-  SELECT ca.id, $3, 'ISSUED', $4, $5, $6, $7, $8, $9, $14 FROM ca
+  INSERT INTO certificates (ca_id, serial, status, der, subject, template, not_before, not_after, issued_at, crl_partition, issued_by)
+  SELECT ca.id, $3, 'ISSUED', $4, $5, $6, $7, $8, $9, $10, $11 FROM ca
   RETURNING serial
 )
-INSERT INTO audit_events (at, actor, action, ca_id, serial, request_id, detail)
-SELECT $9, $10, $11, $1, cert.serial, $12, $13 FROM cert`;
+INSERT INTO audit_events (at, principal_id, principal_name, action, resource, outcome, source_ip, request_id, details)
+SELECT $12, $13, $14, $15, $16, $17, $18, $19, $20 FROM cert`;
 
 /**
  * @param options.batch group concurrent issuance inserts into multi-row statements (for the pool;
@@ -55,11 +58,9 @@ export function certificateRepository(q: Queryable, options: { batch?: boolean }
       c.notBefore,
       c.notAfter,
       c.issuedAt,
-      audit.actor,
-      audit.action,
-      audit.requestId ?? null,
-      JSON.stringify(audit.detail ?? {}),
       c.crlPartition ?? null,
+      c.issuedBy ?? null,
+      ...eventValues(audit),
     ]);
     return r.rowCount === 1;
   };
@@ -73,12 +74,16 @@ export function certificateRepository(q: Queryable, options: { batch?: boolean }
       const r = await q.query<Row>(`SELECT ${COLUMNS} FROM certificates WHERE ca_id = $1 AND serial = $2`, [caId, serial]);
       return r.rows[0] && toCertificate(r.rows[0]);
     },
-    async list(caId, { status, limit, afterSerial }) {
+    async list(caId, { status, limit, afterSerial, issuedUpTo }) {
       const params: unknown[] = [caId, afterSerial ?? '', limit];
       let where = 'ca_id = $1 AND serial > $2';
       if (status) {
         params.push(status);
-        where += ' AND status = $4';
+        where += ` AND status = $${params.length}`;
+      }
+      if (issuedUpTo) {
+        params.push(issuedUpTo);
+        where += ` AND issued_at <= $${params.length}`;
       }
       const r = await q.query<Row>(`SELECT ${COLUMNS} FROM certificates WHERE ${where} ORDER BY serial LIMIT $3`, params);
       return r.rows.map(toCertificate);

@@ -1,6 +1,7 @@
 import type { CrlRepository, StoredCrl } from '../../ports/repositories.ts';
 import { REVOCATION_REASONS } from '../../domain/revocation-reason.ts';
 import { bytes, type Queryable } from '../db.ts';
+import { auditRepository } from './audit-repository.ts';
 
 type Row = Record<string, any>;
 
@@ -77,7 +78,7 @@ export function crlRepository(q: Queryable, tx: <T>(fn: (t: Queryable) => Promis
       ]);
       return parts.length === Number(row.parts) ? Buffer.concat(parts.map((p) => bytes(p[0]))) : undefined;
     },
-    async commitCrl(c, last, partCount) {
+    async commitCrl(c, last, partCount, audit) {
       return tx(async (t) => {
         const prev = await t.query<{ n: string }>('SELECT crl_number::text AS n FROM crls WHERE ca_id = $1 AND partition = $2 FOR UPDATE', [c.caId, c.partition]);
         const prevNumber = prev.rows[0]?.n;
@@ -101,6 +102,7 @@ export function crlRepository(q: Queryable, tx: <T>(fn: (t: Queryable) => Promis
              next_update = EXCLUDED.next_update, revoked_count = EXCLUDED.revoked_count, der = NULL, parts = EXCLUDED.parts`,
           [c.caId, c.partition, c.crlNumber.toString(), c.thisUpdate, c.nextUpdate, c.revokedCount, partCount],
         );
+        if (audit) await auditRepository(t).record(audit);
         // Keep this CRL's pieces and the previous CRL's; drop the rest (older ones, dead builds).
         await t.query('DELETE FROM crl_parts WHERE ca_id = $1 AND partition = $2 AND crl_number < $3 AND crl_number <> $4', [
           c.caId,

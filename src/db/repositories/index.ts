@@ -4,6 +4,7 @@ import { caRepository } from './ca-repository.ts';
 import { certificateRepository } from './certificate-repository.ts';
 import { crlRepository } from './crl-repository.ts';
 import { auditRepository } from './audit-repository.ts';
+import { auditReportRepository } from './audit-report-repository.ts';
 import { idempotencyRepository } from './idempotency-repository.ts';
 import { policyRepository } from './policy-repository.ts';
 import { principalRepository } from './principal-repository.ts';
@@ -16,6 +17,7 @@ function bind(db: Db, q: Queryable, inTx: boolean): Repos {
     certificates: certificateRepository(q, { batch: !inTx }),
     idempotency: idempotencyRepository(q),
     audit: auditRepository(q),
+    auditReports: auditReportRepository(q),
     tokens: tokenRepository(q),
     principals: principalRepository(q),
     policies: policyRepository(q),

@@ -76,6 +76,10 @@ export function principalRepository(q: Queryable): PrincipalRepository {
       );
       return Number(r.rows[0]!.n);
     },
+    async idsNamed(name) {
+      const r = await q.query<{ id: string }>('SELECT id::text AS id FROM principals WHERE name = $1', [name]);
+      return r.rows.map((x) => x.id);
+    },
     async lockAdministrators() {
       await q.query('SELECT pg_advisory_xact_lock($1)', [ADMINISTRATORS_LOCK]);
     },

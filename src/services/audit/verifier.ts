@@ -1,0 +1,110 @@
+import { verify, type KeyObject } from 'node:crypto';
+import type { AuditCheckpoint } from '../../domain/audit-event.ts';
+import type { StoredAuditEvent } from '../../ports/repositories.ts';
+import { GENESIS, chainHash, checkpointText } from './canonical.ts';
+
+export type AuditDamage = 'modified' | 'missing' | 'inserted' | 'reordered' | 'truncated' | 'bad_signature';
+
+export type VerifyResult =
+  | { ok: true; events: number; checkpoint?: AuditCheckpoint }
+  | { ok: false; firstBadSeq: number; problem: AuditDamage; detail: string; events: number; checkpoint?: AuditCheckpoint };
+
+const PAGE = 10_000;
+
+/** The rows in seq order, a page at a time, with a look at the next one. */
+class Rows {
+  private page: StoredAuditEvent[] = [];
+  private i = 0;
+  private after = 0;
+  private done = false;
+
+  constructor(private readonly read: (afterSeq: number, limit: number) => Promise<StoredAuditEvent[]>) {}
+
+  async peek(): Promise<StoredAuditEvent | undefined> {
+    if (this.i < this.page.length) return this.page[this.i];
+    if (this.done) return undefined;
+    this.page = await this.read(this.after, PAGE);
+    this.i = 0;
+    if (this.page.length < PAGE) this.done = true;
+    if (this.page.length) this.after = this.page[this.page.length - 1]!.seq!;
+    return this.page[0];
+  }
+
+  async next(): Promise<StoredAuditEvent | undefined> {
+    const row = await this.peek();
+    if (row) this.i++;
+    return row;
+  }
+}
+
+/**
+ * Checks the whole chain and the latest checkpoint: each event's hash from its content and the one
+ * before it, seqs without gaps, every checkpoint's hash at its size, none of the covered events
+ * missing at the end, the latest checkpoint's signature. Names the first bad seq and the kind of
+ * damage (docs/audit.md says how each is told apart).
+ */
+export async function verifyAuditChain(o: {
+  read: (afterSeq: number, limit: number) => Promise<StoredAuditEvent[]>;
+  checkpoints: readonly AuditCheckpoint[];
+  /** The audit key that signed a checkpoint, by its id, from the key store (not the database). */
+  publicKey: (keyId: string) => KeyObject | undefined;
+}): Promise<VerifyResult> {
+  const latest = o.checkpoints[o.checkpoints.length - 1];
+  let events = 0;
+  const bad = (firstBadSeq: number, problem: AuditDamage, detail: string): VerifyResult => ({ ok: false, firstBadSeq, problem, detail, events, ...(latest ? { checkpoint: latest } : {}) });
+
+  if (latest) {
+    const key = o.publicKey(latest.keyId);
+    const text = Buffer.from(checkpointText(latest), 'utf8');
+    if (!key || !verify('sha256', text, { key, dsaEncoding: 'der' }, latest.signature)) {
+      return bad(latest.size, 'bad_signature', `the signature of the checkpoint of ${latest.size} events does not verify with audit key ${latest.keyId}`);
+    }
+  }
+  const bySize = new Map(o.checkpoints.map((c) => [c.size, c]));
+  let lastGoodCheckpoint = 0;
+  let prev: Buffer = GENESIS;
+  let expected = 1;
+  const rows = new Rows(o.read);
+  for (let row = await rows.next(); row; row = await rows.next()) {
+    const seq = row.seq!;
+    if (seq > expected) return bad(expected, 'missing', `event ${expected} is not there${seq > expected + 1 ? ` (nor those up to ${seq - 1})` : ''}`);
+    if (seq < expected) return bad(seq, 'inserted', `a second event claims seq ${seq}`);
+    const hash = chainHash(prev, { ...row, seq });
+    if (!hash.equals(row.hash!)) return bad(seq, await classify(row, rows, o.read, latest), `event ${seq} does not hash to its recorded chain hash`);
+    const cp = bySize.get(seq);
+    if (cp) {
+      if (!cp.hash.equals(hash)) return bad(lastGoodCheckpoint + 1, 'modified', `the chain up to event ${seq} is not the one the checkpoint of ${seq} events signed: it was rewritten after event ${lastGoodCheckpoint}`);
+      lastGoodCheckpoint = seq;
+    }
+    prev = hash;
+    expected++;
+    events++;
+  }
+  if (latest && events < latest.size) return bad(events + 1, 'truncated', `the checkpoint covers ${latest.size} events, the log ends at ${events}`);
+  return { ok: true, events, ...(latest ? { checkpoint: latest } : {}) };
+}
+
+/**
+ * What happened to an event that does not hash to its recorded hash: its content changed (the next
+ * event still chains from its recorded hash), it belongs elsewhere (its content hashes to another
+ * row's recorded hash there: two rows swapped), or it was added after the chain (nothing follows it
+ * and no checkpoint covers it).
+ */
+async function classify(
+  row: StoredAuditEvent,
+  rows: Rows,
+  read: (afterSeq: number, limit: number) => Promise<StoredAuditEvent[]>,
+  latest: AuditCheckpoint | undefined,
+): Promise<AuditDamage> {
+  const seq = row.seq!;
+  const next = await rows.peek();
+  if (next && next.seq === seq + 1 && chainHash(row.hash!, { ...next, seq: next.seq }).equals(next.hash!)) return 'modified';
+  // Does this content belong at another seq? A second pass over the chain, only when damaged.
+  const again = new Rows(read);
+  let before: Buffer = GENESIS;
+  for (let r = await again.next(); r; r = await again.next()) {
+    if (r.seq !== seq && chainHash(before, { ...row, seq: r.seq! }).equals(r.hash!)) return 'reordered';
+    before = r.hash!;
+  }
+  return !next && (!latest || seq > latest.size) ? 'inserted' : 'modified';
+}
