@@ -197,13 +197,14 @@ export const CheckpointResponse = z.object({
 });
 
 export const VerifyResponse = z.union([
-  z.object({ ok: z.literal(true), events: z.number().int(), checkpoint: CheckpointResponse.optional() }),
+  z.object({ ok: z.literal(true), events: z.number().int(), archivedThrough: z.number().int().optional().describe('events up to this seq were archived (docs/audit.md)'), checkpoint: CheckpointResponse.optional() }),
   z.object({
     ok: z.literal(false),
     firstBadSeq: z.number().int(),
     problem: z.enum(['modified', 'missing', 'inserted', 'reordered', 'truncated', 'bad_signature']),
     detail: z.string(),
     events: z.number().int().describe('events that verified before the damage'),
+    archivedThrough: z.number().int().optional(),
     checkpoint: CheckpointResponse.optional(),
   }),
 ]);

@@ -16,11 +16,13 @@ let checkpoint;
 let prev = Buffer.alloc(32);
 let seq = 0;
 for (const line of lines) {
-  if (line.checkpoint) {
-    checkpoint = line.checkpoint;
-    const text = `privateca audit checkpoint v1\nsize ${checkpoint.size}\nhash ${checkpoint.hash}\ntime ${checkpoint.time}\n`;
-    const ok = verify('sha256', Buffer.from(text), { key: readFileSync(keyFile), dsaEncoding: 'der' }, Buffer.from(checkpoint.signature, 'base64'));
-    if (!ok) fail(checkpoint.size, 'the checkpoint signature does not verify');
+  const c = line.checkpoint ?? line.archivedThrough;
+  if (c) {
+    const text = `privateca audit checkpoint v1\nsize ${c.size}\nhash ${c.hash}\ntime ${c.time}\n`;
+    const ok = verify('sha256', Buffer.from(text), { key: readFileSync(keyFile), dsaEncoding: 'der' }, Buffer.from(c.signature, 'base64'));
+    if (!ok) fail(c.size, 'the checkpoint signature does not verify');
+    if (line.checkpoint) checkpoint = c;
+    else [prev, seq] = [Buffer.from(c.hash, 'hex'), c.size]; // events up to it were archived
     continue;
   }
   const { hash, ...event } = line;

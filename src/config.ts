@@ -30,6 +30,12 @@ export interface Config {
   keyStores: { descriptor: KeyStoreDescriptor; settings: unknown }[];
   /** The key store of the audit key (PRIVATECA_AUDIT_KEY_STORE), one of those configured. */
   auditKeyStore: string;
+  /**
+   * Whether this node takes its turn sealing audit events into the chain (PRIVATECA_AUDIT_SEALER,
+   * default on). Off leaves it to other nodes on the database; with no node sealing, events stay
+   * unsealed (benchmarks measure issuance with and without it).
+   */
+  auditSealer: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -118,8 +124,11 @@ export function loadConfig(env: NodeJS.ProcessEnv, knownKeyStores: readonly KeyS
   if (!keyStores.some((k) => k.descriptor.type === auditKeyStore)) {
     throw new ConfigError(`PRIVATECA_AUDIT_KEY_STORE must be a configured key store (${keyStores.map((k) => k.descriptor.type).join(', ')}), not "${auditKeyStore}"`);
   }
+  const sealer = env.PRIVATECA_AUDIT_SEALER || 'on';
+  if (sealer !== 'on' && sealer !== 'off') throw new ConfigError(`PRIVATECA_AUDIT_SEALER must be on or off, not "${sealer}"`);
   return {
     auditKeyStore,
+    auditSealer: sealer === 'on',
     crlPartitionSize,
     crlDir: env.PRIVATECA_CRL_DIR ? path.resolve(env.PRIVATECA_CRL_DIR) : undefined,
     crlS3: crlS3Target(env),

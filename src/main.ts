@@ -34,7 +34,7 @@ import { AuditKeys } from './services/audit/audit-keys.ts';
 import { AuditSealer } from './services/audit/sealer.ts';
 import { AuditService } from './services/audit/audit-service.ts';
 import { AuditReportService } from './services/audit/report-service.ts';
-import { eventObject } from './services/audit/canonical.ts';
+import { presentAuditEvent, presentCheckpoint } from '../api/presenters.ts';
 import { CaService } from './services/ca-service.ts';
 import { CertificateService } from './services/certificate-service.ts';
 import { PolicyService } from './services/policy-service.ts';
@@ -161,7 +161,7 @@ export async function compose(options: { db: Db; config: Config; logger: Logger;
   await db.withAdvisoryLock(AUDIT_KEY_LOCK, () => auditKeys.ensure());
   const audit = new AuditService({ repos, keys: auditKeys, clock });
   const sealer = new AuditSealer({ audit: repos.audit, lock: advisoryJobLock(db), keys: auditKeys, clock, onError: (e) => logger.error({ err: e }, 'sealing audit events failed') });
-  sealer.start();
+  if (config.auditSealer) sealer.start();
   // Reports are copied into the CRLs' bucket, as AWS Private CA does (audit-report/{caId}/…).
   const reportStore = config.crlS3 ? new S3Publisher({ ...config.crlS3, prefix: '' }) : undefined;
   const reports = new AuditReportService({
@@ -213,7 +213,7 @@ export async function compose(options: { db: Db; config: Config; logger: Logger;
       await reports.stop();
       // Everything committed so far goes into the chain, under a checkpoint, before the key stores close.
       sealer.stop();
-      await sealer.sealNow().catch((e: unknown) => logger.error({ err: e }, 'sealing the audit log at shutdown failed'));
+      if (config.auditSealer) await sealer.sealNow().catch((e: unknown) => logger.error({ err: e }, 'sealing the audit log at shutdown failed'));
       await crlTargets.idle();
       await s3?.close();
       await reportStore?.close();
@@ -276,15 +276,20 @@ export async function auditCommand(command: 'verify' | 'export', config: Config,
       const keys = new AuditKeys({ audit: repos.audit, keyStores, storeType: config.auditKeyStore, clock: systemClock });
       if (command === 'verify') {
         const result = await new AuditService({ repos, keys, clock: systemClock }).verify();
-        out.write(JSON.stringify(result.checkpoint ? { ...result, checkpoint: { ...result.checkpoint, hash: result.checkpoint.hash.toString('hex'), signature: result.checkpoint.signature.toString('base64') } } : result) + '\n');
+        out.write(JSON.stringify(result.checkpoint ? { ...result, checkpoint: presentCheckpoint(result.checkpoint) } : result) + '\n');
         return result.ok ? 0 : 1;
       }
-      // The checkpoint first, so that a verifier compares it on its way through the events.
-      const c = await repos.audit.latestCheckpoint();
-      if (c) out.write(JSON.stringify({ checkpoint: { size: c.size, hash: c.hash.toString('hex'), time: c.time.toISOString(), keyId: c.keyId, signature: c.signature.toString('base64') } }) + '\n');
+      // The checkpoints first, so that a verifier compares them on its way through the events: the
+      // one the remaining events chain on from when older ones were archived, and the latest.
+      const [first] = await repos.audit.sealedPage(0, 1);
+      const checkpoints = await repos.audit.checkpoints();
+      const base = first && first.seq! > 1 ? checkpoints.find((c) => c.size === first.seq! - 1) : undefined;
+      if (base) out.write(JSON.stringify({ archivedThrough: presentCheckpoint(base) }) + '\n');
+      const latest = checkpoints[checkpoints.length - 1];
+      if (latest) out.write(JSON.stringify({ checkpoint: presentCheckpoint(latest) }) + '\n');
       for (let after = 0; ; ) {
         const page = await repos.audit.sealedPage(after, 10_000);
-        for (const e of page) out.write(JSON.stringify({ ...eventObject(e), hash: e.hash!.toString('hex') }) + '\n');
+        for (const e of page) out.write(JSON.stringify(presentAuditEvent(e)) + '\n');
         if (page.length < 10_000) break;
         after = page[page.length - 1]!.seq!;
       }

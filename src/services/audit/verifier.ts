@@ -6,8 +6,8 @@ import { GENESIS, chainHash, checkpointText } from './canonical.ts';
 export type AuditDamage = 'modified' | 'missing' | 'inserted' | 'reordered' | 'truncated' | 'bad_signature';
 
 export type VerifyResult =
-  | { ok: true; events: number; checkpoint?: AuditCheckpoint }
-  | { ok: false; firstBadSeq: number; problem: AuditDamage; detail: string; events: number; checkpoint?: AuditCheckpoint };
+  | { ok: true; events: number; archivedThrough?: number; checkpoint?: AuditCheckpoint }
+  | { ok: false; firstBadSeq: number; problem: AuditDamage; detail: string; events: number; archivedThrough?: number; checkpoint?: AuditCheckpoint };
 
 const PAGE = 10_000;
 
@@ -51,7 +51,9 @@ export async function verifyAuditChain(o: {
 }): Promise<VerifyResult> {
   const latest = o.checkpoints[o.checkpoints.length - 1];
   let events = 0;
-  const bad = (firstBadSeq: number, problem: AuditDamage, detail: string): VerifyResult => ({ ok: false, firstBadSeq, problem, detail, events, ...(latest ? { checkpoint: latest } : {}) });
+  let archivedThrough: number | undefined;
+  const tail = () => ({ ...(archivedThrough ? { archivedThrough } : {}), ...(latest ? { checkpoint: latest } : {}) });
+  const bad = (firstBadSeq: number, problem: AuditDamage, detail: string): VerifyResult => ({ ok: false, firstBadSeq, problem, detail, events, ...tail() });
 
   if (latest) {
     const key = o.publicKey(latest.keyId);
@@ -65,12 +67,22 @@ export async function verifyAuditChain(o: {
   let prev: Buffer = GENESIS;
   let expected = 1;
   const rows = new Rows(o.read);
+  // Events up to a checkpoint may have been archived (docs/audit.md): the chain then goes on from
+  // that checkpoint's hash. Without a checkpoint just before the first event, its absence is damage.
+  const first = await rows.peek();
+  const base = first && first.seq! > 1 ? bySize.get(first.seq! - 1) : undefined;
+  if (base) {
+    archivedThrough = base.size;
+    lastGoodCheckpoint = base.size;
+    prev = base.hash;
+    expected = base.size + 1;
+  }
   for (let row = await rows.next(); row; row = await rows.next()) {
     const seq = row.seq!;
     if (seq > expected) return bad(expected, 'missing', `event ${expected} is not there${seq > expected + 1 ? ` (nor those up to ${seq - 1})` : ''}`);
     if (seq < expected) return bad(seq, 'inserted', `a second event claims seq ${seq}`);
     const hash = chainHash(prev, { ...row, seq });
-    if (!hash.equals(row.hash!)) return bad(seq, await classify(row, rows, o.read, latest), `event ${seq} does not hash to its recorded chain hash`);
+    if (!hash.equals(row.hash!)) return bad(seq, await classify(row, prev, rows, o.read, latest, base?.hash ?? GENESIS), `event ${seq} does not hash to its recorded chain hash`);
     const cp = bySize.get(seq);
     if (cp) {
       if (!cp.hash.equals(hash)) return bad(lastGoodCheckpoint + 1, 'modified', `the chain up to event ${seq} is not the one the checkpoint of ${seq} events signed: it was rewritten after event ${lastGoodCheckpoint}`);
@@ -80,31 +92,36 @@ export async function verifyAuditChain(o: {
     expected++;
     events++;
   }
-  if (latest && events < latest.size) return bad(events + 1, 'truncated', `the checkpoint covers ${latest.size} events, the log ends at ${events}`);
-  return { ok: true, events, ...(latest ? { checkpoint: latest } : {}) };
+  const end = expected - 1;
+  if (latest && end < latest.size) return bad(end + 1, 'truncated', `the checkpoint covers ${latest.size} events, the log ends at ${end}`);
+  return { ok: true, events, ...tail() };
 }
 
 /**
  * What happened to an event that does not hash to its recorded hash: its content changed (the next
  * event still chains from its recorded hash), it belongs elsewhere (its content hashes to another
- * row's recorded hash there: two rows swapped), or it was added after the chain (nothing follows it
- * and no checkpoint covers it).
+ * row's recorded hash there: two rows swapped), or it was added: the event after it is the one that
+ * was here (it hashes to its recorded hash at this seq, the later ones having been renumbered), or
+ * nothing follows it and no checkpoint covers it.
  */
 async function classify(
   row: StoredAuditEvent,
+  previous: Buffer,
   rows: Rows,
   read: (afterSeq: number, limit: number) => Promise<StoredAuditEvent[]>,
   latest: AuditCheckpoint | undefined,
+  start: Buffer,
 ): Promise<AuditDamage> {
   const seq = row.seq!;
   const next = await rows.peek();
   if (next && next.seq === seq + 1 && chainHash(row.hash!, { ...next, seq: next.seq }).equals(next.hash!)) return 'modified';
   // Does this content belong at another seq? A second pass over the chain, only when damaged.
   const again = new Rows(read);
-  let before: Buffer = GENESIS;
+  let before = start;
   for (let r = await again.next(); r; r = await again.next()) {
     if (r.seq !== seq && chainHash(before, { ...row, seq: r.seq! }).equals(r.hash!)) return 'reordered';
     before = r.hash!;
   }
+  if (next && chainHash(previous, { ...next, seq }).equals(next.hash!)) return 'inserted';
   return !next && (!latest || seq > latest.size) ? 'inserted' : 'modified';
 }
