@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ProblemResponse } from './responses.ts';
-import type { Route } from './route.ts';
+import { routeAction, type Route } from './route.ts';
 
 const jsonSchema = (s: z.ZodType, io: 'input' | 'output') => z.toJSONSchema(s, { target: 'draft-2020-12', io, unrepresentable: 'any' });
 
@@ -59,6 +59,9 @@ export function openApiDocument(routes: readonly Route[]): object {
       operationId: r.operation,
       summary: r.summary,
       ...(r.public ? { security: [] } : {}),
+      // The policy action the route authorizes with (docs/policies.md), for clients that ask
+      // POST /v1/authorize before offering an action (the console).
+      ...(!r.public && routeAction(r) !== null ? { 'x-privateca-action': `privateca:${routeAction(r)}` } : {}),
       parameters: [...pathParams, ...(r.parameters ?? [])],
       ...(r.body ? { requestBody: { required: !r.optionalBody, content: { 'application/json': { schema: jsonSchema(r.body, 'input') } } } } : {}),
       responses,
