@@ -14,17 +14,14 @@
 import 'reflect-metadata';
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { pino } from 'pino';
-import { compose, openDatabase, prepareDatabase, serviceConfig } from '../src/main.ts';
+import { inProcessService } from './in-process.ts';
 import { makeCsrPem } from './csr-factory.ts';
-import { RssSampler, freshPgDatabase, mb, memoryLine, round, sleep } from './measure.ts';
+import { RssSampler, freshPgDatabase, mb, memoryLine, round, runInfo, sleep, writeResult } from './measure.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -58,19 +55,10 @@ async function main() {
   } else {
     console.log(`PGlite in ${dataDir} (in this process: its memory counts too)`);
   }
-  const config = serviceConfig(env);
-  const logger = pino({ level: 'warn' });
-  const db = await openDatabase(config);
-  let server: Server | undefined;
-  let closeNode = async () => {};
+  const svc = await inProcessService(env);
+  const { db, base } = svc;
   const sampler = new RssSampler();
   try {
-    await prepareDatabase(db, config, logger);
-    const node = await compose({ db, config, logger });
-    closeNode = () => node.close();
-    server = createServer(node.listener).listen(0, '127.0.0.1');
-    await new Promise<void>((r) => server!.once('listening', () => r()));
-    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
     const api = async (method: string, p: string, body?: unknown) => {
       const res = await fetch(base + p, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
@@ -165,28 +153,19 @@ async function main() {
     }
     await sampler.close();
     const result = {
-      when: new Date().toISOString(),
-      machine: `${os.cpus()[0]?.model} × ${os.availableParallelism()}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}`,
-      loadAverage: os.loadavg().map((x) => round(x, 2)),
-      node: process.version,
+      ...runInfo(),
       database: args.database,
       postgres: pgSettings,
       certificates: N,
       reports: results,
       targets: { extraMemoryMB: 100 },
     };
-    mkdirSync(path.dirname(args.out!), { recursive: true });
-    writeFileSync(args.out!, JSON.stringify(result, null, 2) + '\n');
+    writeResult(args.out!, result);
     console.log(`\nload average ${result.loadAverage.join(' ')}; written to ${args.out}`);
     if (results.some((r) => r.rssGrowthMB > 100)) console.log('target (< 100 MB of extra memory) missed');
   } finally {
     await sampler.close().catch(() => {});
-    if (server) {
-      server.closeAllConnections();
-      await new Promise((r) => server!.close(r));
-    }
-    await closeNode();
-    await db.close();
+    await svc.close();
     await dropDb();
     rmSync(dataDir, { recursive: true, force: true });
   }

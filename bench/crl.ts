@@ -14,20 +14,17 @@
 import 'reflect-metadata';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { pino } from 'pino';
 import type { Db } from '../src/db/db.ts';
 import { createRepos } from '../src/db/repositories/index.ts';
-import { compose, openDatabase, prepareDatabase, serviceConfig } from '../src/main.ts';
+import { inProcessService } from './in-process.ts';
 import { SYSTEM_ACTOR } from '../src/services/actor.ts';
 import { toPem } from '../src/x509/pem.ts';
-import { MB, RssSampler, freshPgDatabase, mb, memoryLine, round, sleep } from './measure.ts';
+import { MB, RssSampler, freshPgDatabase, mb, memoryLine, round, runInfo, sleep, writeResult } from './measure.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -144,19 +141,10 @@ async function main() {
     console.log(`PGlite in ${dataDir} (in this process: its memory counts too)`);
   }
 
-  const config = serviceConfig(env);
-  const logger = pino({ level: 'warn' });
-  const db = await openDatabase(config);
-  let server: Server | undefined;
-  let closeNode = async () => {};
+  const svc = await inProcessService(env);
+  const { db, node, base } = svc;
   const sampler = new RssSampler();
   try {
-    await prepareDatabase(db, config, logger);
-    const node = await compose({ db, config, logger });
-    closeNode = () => node.close();
-    server = createServer(node.listener).listen(0, '127.0.0.1');
-    await new Promise<void>((r) => server!.once('listening', () => r()));
-    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const api = async (method: string, p: string, body?: unknown) => {
       const res = await fetch(base + p, {
         method,
@@ -310,10 +298,7 @@ async function main() {
 
     const secs = runs.map((r) => r.seconds).sort((a, b) => a - b);
     const result = {
-      when: new Date().toISOString(),
-      machine: `${os.cpus()[0]?.model} × ${os.availableParallelism()}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}`,
-      loadAverage: os.loadavg().map((x) => round(x, 2)),
-      node: process.version,
+      ...runInfo(),
       database: args.database,
       postgres: pgSettings,
       revoked: N,
@@ -337,17 +322,11 @@ async function main() {
         `peak RSS ${result.publish.peakRssMB} MB (+${result.publish.maxRssGrowthMB} MB over the baseline), maxRSS ${result.publish.processMaxRssAfterFirstPublishMB} MB; ` +
         `load average ${result.loadAverage.join(' ')}`,
     );
-    mkdirSync(path.dirname(args.out!), { recursive: true });
-    writeFileSync(args.out!, JSON.stringify(result, null, 2) + '\n');
+    writeResult(args.out!, result);
     if (result.publish.medianSeconds > 3 || result.publish.peakRssMB > 200) console.log('target (≤ 3 s, ≤ 200 MB) missed');
   } finally {
     await sampler.close().catch(() => {});
-    if (server) {
-      server.closeAllConnections();
-      await new Promise((r) => server!.close(r));
-    }
-    await closeNode();
-    await db.close();
+    await svc.close();
     if (args['keep-db']) console.log('kept the database (--keep-db)');
     else await dropDb();
     rmSync(dataDir, { recursive: true, force: true });

@@ -5,10 +5,13 @@
  *
  *   npm run bench:issue -- [--concurrency 16] [--duration 15] [--workers 2] [--database pg|pglite]
  *                          [--key-store software|pkcs11|software,pkcs11] [--pkcs11-sign async|sync]
- *                          [--principal admin|restricted|admin,restricted] [--url http://… --token …]
+ *                          [--principal admin|restricted|admin,restricted] [--audit-sealer on|off|off,on,…]
+ *                          [--url http://… --token …]
  *
  * `--key-store software,pkcs11` measures both, one after the other, in the same run; so does
- * `--principal admin,restricted` (the administrator, then a principal restricted by a policy). pkcs11 uses the
+ * `--principal admin,restricted` (the administrator, then a principal restricted by a policy), and
+ * `--audit-sealer off,on` (PRIVATECA_AUDIT_SEALER: the audit chain sealed while issuing, or not; a
+ * list may repeat, off,on,off,on, to see the noise). pkcs11 uses the
  * token in PRIVATECA_PKCS11_* when set, otherwise a fresh SoftHSM2 token made for the run.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -35,6 +38,8 @@ const { values: args } = parseArgs({
     'key-store': { type: 'string', default: 'software' },
     /** Who issues: the administrator, or a service principal whose policy has conditions on template, names, validity and the CA's tags. */
     principal: { type: 'string', default: 'admin' },
+    /** PRIVATECA_AUDIT_SEALER: whether the service seals audit events into the chain while it issues. */
+    'audit-sealer': { type: 'string', default: 'on' },
     /** PRIVATECA_PKCS11_SIGN for the SoftHSM2 token made for the run: sync suits an in-process module. */
     'pkcs11-sign': { type: 'string', default: 'sync' },
     url: { type: 'string' },
@@ -86,12 +91,13 @@ function request(base: string, token: string, method: string, p: string, body?: 
   });
 }
 
-async function startService(keyStore: string): Promise<{ base: string; token: string; child?: ChildProcess; cleanup(): Promise<void> }> {
+async function startService(keyStore: string, sealer: string): Promise<{ base: string; token: string; child?: ChildProcess; databaseUrl?: string; cleanup(): Promise<void> }> {
   if (args.url) return { base: args.url, token: args.token ?? '', cleanup: async () => {} };
   const token = 'pca_bench_' + randomBytes(16).toString('hex');
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'privateca-bench-'));
   const env: NodeJS.ProcessEnv = {
     ...process.env,
+    PRIVATECA_AUDIT_SEALER: sealer,
     PRIVATECA_DATA_DIR: dataDir,
     PRIVATECA_BOOTSTRAP_TOKEN: token,
     LOG_LEVEL: 'warn',
@@ -142,6 +148,7 @@ async function startService(keyStore: string): Promise<{ base: string; token: st
     base,
     token,
     child,
+    databaseUrl: env.DATABASE_URL,
     async cleanup() {
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
@@ -202,7 +209,10 @@ async function main() {
   for (const keyStore of args['key-store']!.split(',')) {
     for (const principal of args.principal!.split(',')) {
       if (principal !== 'admin' && principal !== 'restricted') throw new Error('--principal is admin, restricted or both');
-      results.push(await run(keyStore, principal, csrs));
+      for (const sealer of args['audit-sealer']!.split(',')) {
+        if (sealer !== 'on' && sealer !== 'off') throw new Error('--audit-sealer is a list of on and off');
+        results.push(await run(keyStore, principal, sealer, csrs));
+      }
     }
   }
   mkdirSync(path.dirname(args.out!), { recursive: true });
@@ -243,8 +253,8 @@ async function restrictedToken(base: string, adminToken: string): Promise<string
   return token.body.token;
 }
 
-async function run(keyStore: string, principal: 'admin' | 'restricted', csrs: string[]) {
-  const svc = await startService(keyStore);
+async function run(keyStore: string, principal: 'admin' | 'restricted', sealer: 'on' | 'off', csrs: string[]) {
+  const svc = await startService(keyStore, sealer);
   try {
     const ca = await request(svc.base, svc.token, 'POST', '/v1/cas', {
       type: 'ROOT',
@@ -300,6 +310,14 @@ async function run(keyStore: string, principal: 'admin' | 'restricted', csrs: st
     stop = true;
     await Promise.all(clients);
     const memory = serviceMemory(servicePid);
+    // How far behind the sealer is when the load stops: the audit chain keeps up, or it does not.
+    let unsealedAtEnd: number | undefined;
+    if (svc.databaseUrl) {
+      const c = new pg.Client({ connectionString: svc.databaseUrl });
+      await c.connect();
+      unsealedAtEnd = Number((await c.query('SELECT count(*) AS n FROM audit_events WHERE seq IS NULL')).rows[0].n);
+      await c.end();
+    }
 
     latencies.sort((a, b) => a - b);
     const result = {
@@ -310,6 +328,8 @@ async function run(keyStore: string, principal: 'admin' | 'restricted', csrs: st
       workers: args.database === 'pg' ? Number(args.workers) : 1,
       keyStore,
       principal,
+      auditSealer: sealer,
+      unsealedAtEnd,
       pkcs11Sign: keyStore === 'pkcs11' ? args['pkcs11-sign'] : undefined,
       concurrency,
       seconds: Math.round(elapsed * 10) / 10,
@@ -329,7 +349,7 @@ async function run(keyStore: string, principal: 'admin' | 'restricted', csrs: st
     };
     console.log(
       `${result.certificatesPerSecond} certificates/s, p50 ${result.p50ms} ms, p99 ${result.p99ms} ms ` +
-        `(${result.certificates} in ${result.seconds} s, concurrency ${concurrency}, ${result.workers} worker(s), ${args.database}, ${keyStore} key, ${principal} principal, ${errors} errors)`,
+        `(${result.certificates} in ${result.seconds} s, concurrency ${concurrency}, ${result.workers} worker(s), ${args.database}, ${keyStore} key, ${principal} principal, audit sealer ${sealer}${unsealedAtEnd === undefined ? '' : `, ${unsealedAtEnd} events unsealed at the end`}, ${errors} errors)`,
     );
     console.log(`service memory: RSS ${memory.rss} MB at the end, peak ${memory.peak} MB (all its processes)`);
     console.log(`CPU per certificate: service ${result.cpuMicrosecondsPerCertificate.service} µs, PostgreSQL ${result.cpuMicrosecondsPerCertificate.postgres} µs, bench client ${result.cpuMicrosecondsPerCertificate.benchClient} µs`);

@@ -1,5 +1,8 @@
 /** What the benchmarks share: memory readings, an RSS sampler, rounding, a fresh database. */
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import pg from 'pg';
 
@@ -68,4 +71,18 @@ export async function freshPgDatabase(adminUrl: string, prefix: string): Promise
       await c.end();
     },
   };
+}
+
+/** What every result file starts with: when, on which machine, how busy it was, which Node. */
+export const runInfo = () => ({
+  when: new Date().toISOString(),
+  machine: `${os.cpus()[0]?.model} × ${os.availableParallelism()}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}`,
+  loadAverage: os.loadavg().map((x) => round(x, 2)),
+  node: process.version,
+});
+
+/** Writes a result file (bench/results/…), making its directory. */
+export function writeResult(file: string, result: unknown): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
 }

@@ -56,7 +56,10 @@ export function auditRepository(q: Queryable): AuditRepository {
         where.push(sql.replace('?', `$${params.length}`));
       };
       if (action) add('action = ?', action);
-      if (principalIds) add('principal_id = ANY(?::uuid[])', principalIds);
+      // One id as '=': with ANY the planner walks the primary key backwards filtering on the principal
+      // (bench:audit-events, 10 M events: 290 ms) instead of reading (principal_id, id) backwards.
+      if (principalIds?.length === 1) add('principal_id = ?', principalIds[0]);
+      else if (principalIds) add('principal_id = ANY(?::uuid[])', principalIds);
       if (resource) add('resource = ?', resource);
       if (outcome) add('outcome = ?', outcome);
       if (since) add('at >= ?', since);
