@@ -33,6 +33,7 @@ import { CaWatcher } from './services/ca-watcher.ts';
 import { AuditKeys } from './services/audit/audit-keys.ts';
 import { AuditSealer } from './services/audit/sealer.ts';
 import { AuditService } from './services/audit/audit-service.ts';
+import { sealedEvents } from './services/audit/verifier.ts';
 import { AuditReportService } from './services/audit/report-service.ts';
 import { presentAuditEvent, presentCheckpoint } from '../api/presenters.ts';
 import { CaService } from './services/ca-service.ts';
@@ -281,18 +282,15 @@ export async function auditCommand(command: 'verify' | 'export', config: Config,
       }
       // The checkpoints first, so that a verifier compares them on its way through the events: the
       // one the remaining events chain on from when older ones were archived, and the latest.
-      const [first] = await repos.audit.sealedPage(0, 1);
+      const events = sealedEvents(repos.audit);
+      const first = await events.next();
       const checkpoints = await repos.audit.checkpoints();
-      const base = first && first.seq! > 1 ? checkpoints.find((c) => c.size === first.seq! - 1) : undefined;
+      const base = !first.done && first.value.seq! > 1 ? checkpoints.find((c) => c.size === first.value.seq! - 1) : undefined;
       if (base) out.write(JSON.stringify({ archivedThrough: presentCheckpoint(base) }) + '\n');
       const latest = checkpoints[checkpoints.length - 1];
       if (latest) out.write(JSON.stringify({ checkpoint: presentCheckpoint(latest) }) + '\n');
-      for (let after = 0; ; ) {
-        const page = await repos.audit.sealedPage(after, 10_000);
-        for (const e of page) out.write(JSON.stringify(presentAuditEvent(e)) + '\n');
-        if (page.length < 10_000) break;
-        after = page[page.length - 1]!.seq!;
-      }
+      if (!first.done) out.write(JSON.stringify(presentAuditEvent(first.value)) + '\n');
+      for await (const e of events) out.write(JSON.stringify(presentAuditEvent(e)) + '\n');
       return 0;
     } finally {
       await keyStores.close();

@@ -80,8 +80,12 @@ export interface AuditRepository {
   unsealed(limit: number): Promise<StoredAuditEvent[]>;
   /** Gives events their seq and hash, in one statement; returns how many it sealed (only unsealed ones are). */
   seal(seals: { id: string; seq: number; hash: Buffer }[]): Promise<number>;
-  /** Sealed events by seq, after `afterSeq`. */
-  sealedPage(afterSeq: number, limit: number): Promise<StoredAuditEvent[]>;
+  /** The first and last seq of the chain (audit_chain); undefined before the first seal. */
+  chainBounds(): Promise<{ first: number; last: number } | undefined>;
+  /** The events the chain places at seqs after `afterSeq` up to `toSeq`, as stored, by their seq. */
+  sealedRange(afterSeq: number, toSeq: number): Promise<StoredAuditEvent[]>;
+  /** Events that carry a seq but that the chain does not place (rows added behind its back), by seq. */
+  strays(limit: number): Promise<StoredAuditEvent[]>;
   countUnsealed(): Promise<number>;
   saveCheckpoint(c: AuditCheckpoint): Promise<void>;
   latestCheckpoint(): Promise<AuditCheckpoint | undefined>;

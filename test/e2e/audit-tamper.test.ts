@@ -107,14 +107,16 @@ describe('tampering with the audit log in PostgreSQL', () => {
     svc.node.sealer.stop();
     expect(a).toBeGreaterThanOrEqual(9);
     expect(n).toBe(a + 6);
-    psql('CREATE TABLE events_copy AS SELECT * FROM audit_events; CREATE TABLE checkpoints_copy AS SELECT * FROM audit_checkpoints');
+    psql('CREATE TABLE events_copy AS SELECT * FROM audit_events; CREATE TABLE checkpoints_copy AS SELECT * FROM audit_checkpoints; CREATE TABLE chain_copy AS SELECT * FROM audit_chain');
   }, 120_000);
   afterAll(async () => {
     await svc?.close();
   });
 
   const undo = () =>
-    tamper('DELETE FROM audit_events; INSERT INTO audit_events SELECT * FROM events_copy; DELETE FROM audit_checkpoints; INSERT INTO audit_checkpoints SELECT * FROM checkpoints_copy');
+    tamper(
+      'DELETE FROM audit_events; INSERT INTO audit_events SELECT * FROM events_copy; DELETE FROM audit_checkpoints; INSERT INTO audit_checkpoints SELECT * FROM checkpoints_copy; DELETE FROM audit_chain; INSERT INTO audit_chain SELECT * FROM chain_copy',
+    );
 
   it('ok/the untouched log verifies everywhere, and the append-only trigger refuses a change without superuser tricks', async () => {
     await intact(n);
@@ -178,7 +180,8 @@ describe('tampering with the audit log in PostgreSQL', () => {
   }, 60_000);
 
   it('ok/events archived up to a checkpoint (docs/audit.md): what remains verifies from it, and without that checkpoint the gap shows', async () => {
-    tamper(`DELETE FROM audit_events WHERE seq <= ${a}`);
+    // As docs/audit.md says: the events up to the checkpoint, and their places in audit_chain.
+    tamper(`DELETE FROM audit_events WHERE seq <= ${a}; DELETE FROM audit_chain WHERE seq <= ${a}`);
     const api = await svc.api('GET', '/v1/audit/verify');
     expect(api.body, api.text).toMatchObject({ ok: true, events: n - a, archivedThrough: a });
     const c = await cli('audit-verify');

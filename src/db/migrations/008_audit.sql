@@ -45,9 +45,10 @@ ALTER TABLE audit_events DROP COLUMN actor;
 ALTER TABLE audit_events DROP COLUMN ca_id;
 ALTER TABLE audit_events DROP COLUMN serial;
 
-CREATE UNIQUE INDEX audit_events_seq ON audit_events (seq) WHERE seq IS NOT NULL;
--- the sealer's work: only the events not yet in the chain
-CREATE INDEX audit_events_unsealed ON audit_events (id) WHERE seq IS NULL;
+-- seq and hash are in no index, so that the sealer's one update of a row stays on its page (a HOT
+-- update: no index entry written) when the page has room; pages are filled half at insert for that.
+-- The chain's order is kept in audit_chain, the sealer's work in audit_pending (docs/architecture.md).
+ALTER TABLE audit_events SET (fillfactor = 50);
 CREATE INDEX audit_events_principal ON audit_events (principal_id, id);
 CREATE INDEX audit_events_resource ON audit_events (resource, id);
 CREATE INDEX audit_events_action ON audit_events (action, id);
@@ -69,6 +70,25 @@ BEGIN
 END $$;
 CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON audit_events
   FOR EACH ROW EXECUTE FUNCTION audit_events_append_only();
+
+-- The events not sealed yet: one row each, added by the statement that writes them, removed by the
+-- seal that gives them their seq.
+CREATE TABLE audit_pending (id bigint PRIMARY KEY);
+INSERT INTO audit_pending SELECT id FROM audit_events;
+CREATE FUNCTION audit_events_pending() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO audit_pending SELECT id FROM added WHERE seq IS NULL;
+  RETURN NULL;
+END $$;
+CREATE TRIGGER audit_events_pending AFTER INSERT ON audit_events REFERENCING NEW TABLE AS added
+  FOR EACH STATEMENT EXECUTE FUNCTION audit_events_pending();
+
+-- The chain in seq order, one row a sealed event: which event has that seq, and the chain hash.
+CREATE TABLE audit_chain (
+  seq       bigint PRIMARY KEY,
+  event_id  bigint NOT NULL,
+  hash      bytea NOT NULL
+);
 
 CREATE TABLE audit_checkpoints (
   size       bigint PRIMARY KEY,

@@ -70,30 +70,52 @@ export function auditRepository(q: Queryable): AuditRepository {
       return r.rows.map(toStoredEvent);
     },
     async head() {
-      const r = await q.query<Row>('SELECT seq, hash FROM audit_events WHERE seq IS NOT NULL ORDER BY seq DESC LIMIT 1');
+      const r = await q.query<Row>('SELECT seq, hash FROM audit_chain ORDER BY seq DESC LIMIT 1');
       const x = r.rows[0];
       return x && { seq: Number(x.seq), hash: bytes(x.hash) };
     },
     async unsealed(limit) {
-      const r = await q.query<Row>(`SELECT ${COLUMNS} FROM audit_events WHERE seq IS NULL ORDER BY id LIMIT $1`, [limit]);
+      const r = await q.query<Row>(`SELECT ${COLUMNS} FROM audit_events WHERE id IN (SELECT id FROM audit_pending ORDER BY id LIMIT $1) ORDER BY id`, [limit]);
       return r.rows.map(toStoredEvent);
     },
     async seal(seals) {
       if (seals.length === 0) return 0;
-      const r = await q.query(
-        `UPDATE audit_events e SET seq = s.seq, hash = decode(s.hash, 'hex')
-           FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS s(id, seq, hash)
-          WHERE e.id = s.id AND e.seq IS NULL`,
-        [seals.map((s) => s.id), seals.map((s) => s.seq), seals.map((s) => s.hash.toString('hex'))],
+      // One statement: the events get their seq and hash, the chain its rows, the queue loses them.
+      // Should any event not be unsealed any more (two sealers at once, which the lock prevents),
+      // the division by zero aborts the whole statement, so that the chain never has a hole.
+      const r = await q.query<{ n: string }>(
+        `WITH s AS (SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS s(id, seq, hex)),
+         u AS (UPDATE audit_events e SET seq = s.seq, hash = decode(s.hex, 'hex') FROM s WHERE e.id = s.id AND e.seq IS NULL RETURNING e.id, e.seq, e.hash),
+         c AS (INSERT INTO audit_chain (seq, event_id, hash) SELECT seq, id, hash FROM u),
+         d AS (DELETE FROM audit_pending p USING u WHERE p.id = u.id)
+         SELECT n, 1 / (CASE WHEN n = $4 THEN 1 ELSE 0 END) AS ok FROM (SELECT count(*) AS n FROM u) x`,
+        [seals.map((s) => s.id), seals.map((s) => s.seq), seals.map((s) => s.hash.toString('hex')), seals.length],
       );
-      return r.rowCount;
+      return Number(r.rows[0]!.n);
     },
-    async sealedPage(afterSeq, limit) {
-      const r = await q.query<Row>(`SELECT ${COLUMNS} FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2`, [afterSeq, limit]);
+    async chainBounds() {
+      const r = await q.query<{ min: string | null; max: string | null }>('SELECT min(seq) AS min, max(seq) AS max FROM audit_chain');
+      const x = r.rows[0]!;
+      return x.min === null ? undefined : { first: Number(x.min), last: Number(x.max) };
+    },
+    async sealedRange(afterSeq, toSeq) {
+      // The chain says which events hold these seqs; the events are read as they are, sorted by the
+      // seq they carry (a renumbered row shows where it now claims to be).
+      const r = await q.query<Row>(
+        `SELECT ${COLUMNS} FROM audit_events WHERE id IN (SELECT event_id FROM audit_chain WHERE seq > $1 AND seq <= $2) ORDER BY seq, id`,
+        [afterSeq, toSeq],
+      );
+      return r.rows.map(toStoredEvent);
+    },
+    async strays(limit) {
+      const r = await q.query<Row>(
+        `SELECT ${COLUMNS} FROM audit_events e WHERE seq IS NOT NULL AND NOT EXISTS (SELECT 1 FROM audit_chain c WHERE c.event_id = e.id) ORDER BY seq, id LIMIT $1`,
+        [limit],
+      );
       return r.rows.map(toStoredEvent);
     },
     async countUnsealed() {
-      const r = await q.query<{ n: string }>('SELECT count(*)::text AS n FROM audit_events WHERE seq IS NULL');
+      const r = await q.query<{ n: string }>('SELECT count(*)::text AS n FROM audit_pending');
       return Number(r.rows[0]!.n);
     },
     async saveCheckpoint(c) {

@@ -3,7 +3,7 @@ import type { AuditCheckpoint, AuditEvent } from '../../domain/audit-event.ts';
 import type { AuditQuery, Repos, StoredAuditEvent } from '../../ports/repositories.ts';
 import type { Clock } from '../../ports/clock.ts';
 import type { AuditKeys } from './audit-keys.ts';
-import { verifyAuditChain, type VerifyResult } from './verifier.ts';
+import { sealedEvents, verifyAuditChain, type VerifyResult } from './verifier.ts';
 
 /**
  * Reading the audit log, and recording what no service change records: denials (403) and refused
@@ -37,7 +37,7 @@ export class AuditService {
     // Keys other than the current one are known by the public key recorded when they were made.
     const recorded = new Map((await audit.auditKeys()).map((k) => [k.id, createPublicKey({ key: k.spki, format: 'der', type: 'spki' })]));
     return verifyAuditChain({
-      read: (after, limit) => audit.sealedPage(after, limit),
+      read: () => sealedEvents(audit),
       checkpoints,
       publicKey: (id) => (id === current.id ? current.key : recorded.get(id)),
     });

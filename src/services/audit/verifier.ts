@@ -1,6 +1,6 @@
 import { verify, type KeyObject } from 'node:crypto';
 import type { AuditCheckpoint } from '../../domain/audit-event.ts';
-import type { StoredAuditEvent } from '../../ports/repositories.ts';
+import type { AuditRepository, StoredAuditEvent } from '../../ports/repositories.ts';
 import { GENESIS, chainHash, checkpointText } from './canonical.ts';
 
 export type AuditDamage = 'modified' | 'missing' | 'inserted' | 'reordered' | 'truncated' | 'bad_signature';
@@ -10,29 +10,45 @@ export type VerifyResult =
   | { ok: false; firstBadSeq: number; problem: AuditDamage; detail: string; events: number; archivedThrough?: number; checkpoint?: AuditCheckpoint };
 
 const PAGE = 10_000;
+/** Rows added behind the chain's back that verification looks at (a few show the damage). */
+const STRAYS = 1_000;
 
-/** The rows in seq order, a page at a time, with a look at the next one. */
+type ChainReader = Pick<AuditRepository, 'chainBounds' | 'sealedRange' | 'strays'>;
+
+/**
+ * The sealed events in seq order, as stored: the chain (audit_chain) says which events hold each
+ * seq, a range at a time; events that carry a seq the chain does not give them (rows inserted by
+ * hand) are merged in by their seq, after a chain row of the same seq.
+ */
+export async function* sealedEvents(audit: ChainReader): AsyncGenerator<StoredAuditEvent> {
+  const bounds = await audit.chainBounds();
+  const strays = await audit.strays(STRAYS);
+  let s = 0;
+  if (bounds) {
+    for (let after = bounds.first - 1; after < bounds.last; after += PAGE) {
+      for (const row of await audit.sealedRange(after, Math.min(after + PAGE, bounds.last))) {
+        while (s < strays.length && strays[s]!.seq! < row.seq!) yield strays[s++]!;
+        yield row;
+      }
+    }
+  }
+  while (s < strays.length) yield strays[s++]!;
+}
+
+/** An iterator with a look at the next row. */
 class Rows {
-  private page: StoredAuditEvent[] = [];
-  private i = 0;
-  private after = 0;
-  private done = false;
+  private ahead?: IteratorResult<StoredAuditEvent>;
 
-  constructor(private readonly read: (afterSeq: number, limit: number) => Promise<StoredAuditEvent[]>) {}
+  constructor(private readonly it: AsyncIterator<StoredAuditEvent>) {}
 
   async peek(): Promise<StoredAuditEvent | undefined> {
-    if (this.i < this.page.length) return this.page[this.i];
-    if (this.done) return undefined;
-    this.page = await this.read(this.after, PAGE);
-    this.i = 0;
-    if (this.page.length < PAGE) this.done = true;
-    if (this.page.length) this.after = this.page[this.page.length - 1]!.seq!;
-    return this.page[0];
+    this.ahead ??= await this.it.next();
+    return this.ahead.done ? undefined : this.ahead.value;
   }
 
   async next(): Promise<StoredAuditEvent | undefined> {
     const row = await this.peek();
-    if (row) this.i++;
+    if (row) this.ahead = undefined;
     return row;
   }
 }
@@ -44,7 +60,8 @@ class Rows {
  * damage (docs/audit.md says how each is told apart).
  */
 export async function verifyAuditChain(o: {
-  read: (afterSeq: number, limit: number) => Promise<StoredAuditEvent[]>;
+  /** The sealed events in seq order, from the start each time it is called (sealedEvents). */
+  read: () => AsyncIterator<StoredAuditEvent>;
   checkpoints: readonly AuditCheckpoint[];
   /** The audit key that signed a checkpoint, by its id, from the key store (not the database). */
   publicKey: (keyId: string) => KeyObject | undefined;
@@ -66,7 +83,7 @@ export async function verifyAuditChain(o: {
   let lastGoodCheckpoint = 0;
   let prev: Buffer = GENESIS;
   let expected = 1;
-  const rows = new Rows(o.read);
+  const rows = new Rows(o.read());
   // Events up to a checkpoint may have been archived (docs/audit.md): the chain then goes on from
   // that checkpoint's hash. Without a checkpoint just before the first event, its absence is damage.
   const first = await rows.peek();
@@ -108,7 +125,7 @@ async function classify(
   row: StoredAuditEvent,
   previous: Buffer,
   rows: Rows,
-  read: (afterSeq: number, limit: number) => Promise<StoredAuditEvent[]>,
+  read: () => AsyncIterator<StoredAuditEvent>,
   latest: AuditCheckpoint | undefined,
   start: Buffer,
 ): Promise<AuditDamage> {
@@ -116,7 +133,7 @@ async function classify(
   const next = await rows.peek();
   if (next && next.seq === seq + 1 && chainHash(row.hash!, { ...next, seq: next.seq }).equals(next.hash!)) return 'modified';
   // Does this content belong at another seq? A second pass over the chain, only when damaged.
-  const again = new Rows(read);
+  const again = new Rows(read());
   let before = start;
   for (let r = await again.next(); r; r = await again.next()) {
     if (r.seq !== seq && chainHash(before, { ...row, seq: r.seq! }).equals(r.hash!)) return 'reordered';
