@@ -46,6 +46,7 @@ describe('every /v1 route authorizes with its action', () => {
     CreatePolicy: () => ({ name: 'denied-policy', document: policyDoc }),
     UpdatePolicy: () => ({ document: policyDoc }),
     Authorize: () => ({ checks: [{ action: 'privateca:IssueCertificate', resource: 'ca/*' }] }),
+    CreateAuditReport: () => ({ format: 'CSV' }),
   };
   const pathOf = (path: string, operation: string) =>
     path
@@ -53,7 +54,8 @@ describe('every /v1 route authorizes with its action', () => {
       .replace('{serial}', ids.serial!)
       .replace('{principalId}', ids.principalId!)
       .replace('{policyId}', ids.policyId!)
-      .replace('{tokenId}', ids.tokenId!);
+      .replace('{tokenId}', ids.tokenId!)
+      .replace('{reportId}', '00000000-0000-4000-8000-00000000000a');
 
   const snapshot = async () =>
     JSON.stringify(

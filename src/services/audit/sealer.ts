@@ -76,8 +76,9 @@ export class AuditSealer {
         return { id: e.id, seq, hash: head.hash };
       });
       const n = await audit.seal(seals);
-      // Another sealer cannot have run meanwhile (the lock), but if one did the unique seq index
-      // stops it; either way this round ends and the next one starts from the database's head.
+      // Another sealer cannot have run meanwhile (the lock); if one did, audit_chain's primary key
+      // or the seal's own check fails the statement as a whole, this round ends and the next one
+      // starts from the database's head.
       if (n !== seals.length) throw new Error(`sealed ${n} of ${seals.length} audit events: another sealer ran`);
       sealed += n;
       if (events.length < BATCH) break;
