@@ -36,6 +36,12 @@ export interface Config {
    * unsealed (benchmarks measure issuance with and without it).
    */
   auditSealer: boolean;
+  /**
+   * HTTP timeouts (ms) and the connection cap of a node: the whole request head within
+   * headersTimeout, the whole request within requestTimeout, an idle kept-alive connection closed
+   * after keepAliveTimeout; connections past maxConnections are refused.
+   */
+  http: { headersTimeout: number; requestTimeout: number; keepAliveTimeout: number; maxConnections: number };
 }
 
 export class ConfigError extends Error {}
@@ -124,6 +130,13 @@ export function loadConfig(env: NodeJS.ProcessEnv, knownKeyStores: readonly KeyS
   if (!keyStores.some((k) => k.descriptor.type === auditKeyStore)) {
     throw new ConfigError(`PRIVATECA_AUDIT_KEY_STORE must be a configured key store (${keyStores.map((k) => k.descriptor.type).join(', ')}), not "${auditKeyStore}"`);
   }
+  const http = {
+    headersTimeout: int(env, 'PRIVATECA_HEADERS_TIMEOUT_MS', 10_000, 100, 600_000),
+    requestTimeout: int(env, 'PRIVATECA_REQUEST_TIMEOUT_MS', 30_000, 100, 3_600_000),
+    keepAliveTimeout: int(env, 'PRIVATECA_KEEPALIVE_TIMEOUT_MS', 5_000, 100, 600_000),
+    maxConnections: int(env, 'PRIVATECA_MAX_CONNECTIONS', 4_096, 1, 1_000_000),
+  };
+  if (http.requestTimeout < http.headersTimeout) throw new ConfigError('PRIVATECA_REQUEST_TIMEOUT_MS must be at least PRIVATECA_HEADERS_TIMEOUT_MS');
   const sealer = env.PRIVATECA_AUDIT_SEALER || 'on';
   if (sealer !== 'on' && sealer !== 'off') throw new ConfigError(`PRIVATECA_AUDIT_SEALER must be on or off, not "${sealer}"`);
   return {
@@ -144,5 +157,6 @@ export function loadConfig(env: NodeJS.ProcessEnv, knownKeyStores: readonly KeyS
     logLevel: level,
     workers,
     dbPoolSize: int(env, 'PRIVATECA_DB_POOL', 16, 1, 200),
+    http,
   };
 }

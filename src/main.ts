@@ -223,14 +223,40 @@ export async function compose(options: { db: Db; config: Config; logger: Logger;
   };
 }
 
+/** What a listen error means for the operator, in one line. */
+function listenError(e: NodeJS.ErrnoException, config: Config): Error {
+  const where = `${config.host}:${config.port}`;
+  if (e.code === 'EADDRINUSE') return new Error(`${where} is in use (EADDRINUSE): another process listens there; stop it or choose another PORT/HOST`);
+  if (e.code === 'EACCES') return new Error(`${where} may not be bound by this user (EACCES): choose a PORT above 1023 or grant the capability`);
+  if (e.code === 'EADDRNOTAVAIL') return new Error(`${where}: HOST is not an address of this machine (EADDRNOTAVAIL)`);
+  return new Error(`listening on ${where} failed: ${e.message}`);
+}
+
 function listen(listener: Node['listener'], config: Config): Promise<Server> {
+  const { headersTimeout, requestTimeout, keepAliveTimeout, maxConnections } = config.http;
   return new Promise((resolve, reject) => {
-    const server = createServer(listener);
-    server.keepAliveTimeout = 65_000;
-    server.once('error', reject);
+    // Node checks the header and request timeouts every connectionsCheckingInterval (30 s by
+    // default): check often enough that they hold to within a fraction of a second.
+    const server = createServer({ headersTimeout, requestTimeout, connectionsCheckingInterval: Math.min(1000, Math.ceil(headersTimeout / 4)) }, listener);
+    server.keepAliveTimeout = keepAliveTimeout;
+    server.maxConnections = maxConnections;
+    server.once('error', (e) => reject(listenError(e as NodeJS.ErrnoException, config)));
     server.listen(config.port, config.host, () => resolve(server));
   });
 }
+
+/** Binds the port for a moment, so that a port in use fails the start at once, before migrations or any worker. */
+function probePort(config: Config): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (e) => reject(listenError(e as NodeJS.ErrnoException, config)));
+    probe.listen(config.port, config.host, () => probe.close(() => resolve()));
+  });
+}
+
+/** Worker restarts: at most this many crashes in CRASH_WINDOW_MS before the node gives up. */
+const MAX_CRASHES = 5;
+const CRASH_WINDOW_MS = 60_000;
 
 /** Runs one node: HTTP on config.port, and the hourly purge of CAs past their restore window. */
 async function runNode(config: Config, logger: Logger, prepare: boolean): Promise<void> {
@@ -313,24 +339,41 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
     return;
   }
   const logger = pino({ level: config.logLevel, base: { pid: process.pid } });
-  if (config.workers === 1) return runNode(config, logger, true);
+  if (config.workers === 1) {
+    await probePort(config);
+    return runNode(config, logger, true);
+  }
   if (cluster.isPrimary) {
-    // The KEK file, migrations and bootstrap once, before the workers race for them.
+    // A port in use, the KEK file, migrations and bootstrap once, before the workers race for them.
+    await probePort(config);
     await checkKeyStores(config);
     const db = await openDatabase(config, 2);
     await prepareDatabase(db, config, logger);
     await db.close();
     let stopping = false;
+    const crashes: number[] = [];
     for (let i = 0; i < config.workers; i++) cluster.fork();
-    cluster.on('exit', (w, code) => {
-      if (stopping) return;
-      logger.error({ pid: w.process.pid, code }, 'worker exited; starting another');
-      cluster.fork();
-    });
     const stop = () => {
       stopping = true;
       for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
     };
+    // A worker that dies is started again after a pause that doubles with each recent crash; one
+    // that keeps dying takes the node down with the reason, rather than a restart loop forever.
+    cluster.on('exit', (w, code, signal) => {
+      if (stopping) return;
+      const now = Date.now();
+      crashes.push(now);
+      while (crashes[0]! < now - CRASH_WINDOW_MS) crashes.shift();
+      if (crashes.length > MAX_CRASHES) {
+        logger.fatal({ pid: w.process.pid, code, signal }, `workers exited ${crashes.length} times within ${CRASH_WINDOW_MS / 1000} s; stopping the node (the workers' own log lines above say why)`);
+        process.exitCode = 1;
+        stop();
+        return;
+      }
+      const delay = Math.min(30_000, 250 * 2 ** (crashes.length - 1));
+      logger.error({ pid: w.process.pid, code, signal, restartInMs: delay }, 'worker exited; starting another');
+      setTimeout(() => stopping || cluster.fork(), delay);
+    });
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
     return;

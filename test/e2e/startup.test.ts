@@ -1,4 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { chmod, cp, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -366,6 +368,117 @@ describe.concurrent('the service process', () => {
         if (c.secret) expect(r.output, label).not.toContain(c.secret);
         expect(r.output, label).not.toMatch(/privateca listening/);
       }
+    },
+    LONG,
+  );
+
+  it(
+    'fail/a port in use: the service exits non-zero at once with one message naming the address, with one worker or a cluster, and no restart loop',
+    async () => {
+      const blocker = net.createServer().listen(0, '127.0.0.1');
+      await once(blocker, 'listening');
+      const port = String((blocker.address() as net.AddressInfo).port);
+      try {
+        const databaseUrl = await freshDatabase();
+        const envs: Record<string, string>[] = [
+          { PRIVATECA_DATA_DIR: await tempDir('privateca-port-'), PORT: port },
+          { PRIVATECA_DATA_DIR: await tempDir('privateca-port-'), PORT: port, DATABASE_URL: databaseUrl, PRIVATECA_WORKERS: '2' },
+        ];
+        for (const env of envs) {
+          const t0 = Date.now();
+          const r = await runToExit(env);
+          const label = `${JSON.stringify(env)} → ${JSON.stringify({ code: r.code, signal: r.signal })}:\n${r.output}`;
+          expect(r.code, label).toBe(1);
+          expect(Date.now() - t0, label).toBeLessThan(30_000);
+          expect(r.output.match(/127\.0\.0\.1:\d+ is in use \(EADDRINUSE\)/g), label).toHaveLength(1);
+          expect(r.output, label).not.toMatch(/worker exited|privateca listening/);
+        }
+      } finally {
+        blocker.close();
+      }
+    },
+    LONG,
+  );
+
+  it(
+    'fail/a worker that keeps crashing is restarted with a growing pause, then takes the node down with the reason',
+    async () => {
+      const p = await ServiceProcess.start({ PRIVATECA_DATA_DIR: await tempDir('privateca-crash-'), DATABASE_URL: await freshDatabase(), PRIVATECA_WORKERS: '2' });
+      const workers = () => execFileSync('pgrep', ['-P', String(p.child.pid)], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number);
+      const killed = new Set<number>();
+      for (let crashes = 0; p.running && crashes < 10; ) {
+        const alive = (() => {
+          try {
+            return workers().filter((w) => !killed.has(w));
+          } catch {
+            return [];
+          }
+        })();
+        if (alive.length === 0) {
+          await new Promise((r) => setTimeout(r, 50));
+          continue;
+        }
+        killed.add(alive[0]!);
+        process.kill(alive[0]!, 'SIGKILL');
+        crashes++;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const e = await p.exited;
+      expect(e, p.output).toEqual({ code: 1, signal: null });
+      const restarts = [...p.output.matchAll(/"restartInMs":(\d+)/g)].map((m) => Number(m[1]));
+      expect(restarts.length, p.output).toBe(5);
+      expect(restarts, p.output).toEqual([...restarts].sort((a, b) => a - b));
+      expect(restarts[4]!, p.output).toBeGreaterThan(restarts[0]!);
+      expect(p.output).toMatch(/workers exited 6 times within 60 s; stopping the node/);
+    },
+    LONG,
+  );
+
+  it(
+    'fail/slow headers, a slow body and an idle kept-alive connection are closed at the configured times',
+    async () => {
+      const dataDir = await tempDir('privateca-timeouts-');
+      const p = await ServiceProcess.start({
+        PRIVATECA_DATA_DIR: dataDir,
+        DATABASE_URL: await freshDatabase(),
+        PRIVATECA_WORKERS: '1',
+        PRIVATECA_HEADERS_TIMEOUT_MS: '1000',
+        PRIVATECA_REQUEST_TIMEOUT_MS: '2500',
+        PRIVATECA_KEEPALIVE_TIMEOUT_MS: '500',
+      });
+      const { port } = new URL(p.url);
+      const token = (await readFile(path.join(dataDir, 'admin-token'), 'utf8')).trim();
+      /** Opens a connection, writes `first`, then `drip` every 200 ms; resolves with ms until the server closed it and what it said. */
+      const closedAfter = (first: string, drip?: string) =>
+        new Promise<{ ms: number; said: string }>((resolve, reject) => {
+          const t0 = Date.now();
+          const socket = net.connect(Number(port), '127.0.0.1', () => socket.write(first));
+          let said = '';
+          const timer = drip ? setInterval(() => socket.writable && socket.write(drip), 200) : undefined;
+          socket.on('data', (c) => (said += c));
+          socket.on('error', () => {});
+          socket.on('close', () => {
+            clearInterval(timer);
+            resolve({ ms: Date.now() - t0, said });
+          });
+          setTimeout(() => reject(new Error('not closed within 20 s')), 20_000).unref();
+        });
+      const [headers, body, idle] = await Promise.all([
+        closedAfter('GET /healthz HTTP/1.1\r\nHost: x\r\n', 'X-Slow: 1\r\n'),
+        // authenticated, so that the service waits for the body (an unknown token is refused at once)
+        closedAfter(`POST /v1/cas HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{`, ' '),
+        closedAfter('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n'),
+      ]);
+      // Node checks these timeouts every quarter of the headers timeout here: closed within ~0.3 s of each.
+      expect(headers.ms, JSON.stringify(headers)).toBeGreaterThanOrEqual(900);
+      expect(headers.ms, JSON.stringify(headers)).toBeLessThan(2_400);
+      expect(headers.said).toMatch(/^HTTP\/1\.1 408/);
+      expect(body.ms, JSON.stringify(body)).toBeGreaterThanOrEqual(2_400);
+      expect(body.ms, JSON.stringify(body)).toBeLessThan(4_000);
+      expect(body.said).toMatch(/^HTTP\/1\.1 408/);
+      expect(idle.said).toMatch(/^HTTP\/1\.1 200/);
+      expect(idle.ms, JSON.stringify(idle)).toBeLessThan(2_000);
+      await p.stop();
     },
     LONG,
   );
