@@ -19,6 +19,7 @@ import { createKeyStoreRegistry } from '../hsm-adapters/registry.ts';
 import { loadConfig, type Config } from './config.ts';
 import type { Db } from './db/db.ts';
 import { advisoryJobLock } from './db/job-lock.ts';
+import { lockDataDir } from './db/data-dir-lock.ts';
 import { migrate } from './db/migrate.ts';
 import { createPgDb } from './db/pg-driver.ts';
 import { createPgliteDb } from './db/pglite-driver.ts';
@@ -58,7 +59,20 @@ async function checkKeyStores(config: Config): Promise<void> {
 export async function openDatabase(config: Config, poolSize = config.dbPoolSize): Promise<Db> {
   if (config.databaseUrl) return createPgDb({ connectionString: config.databaseUrl, max: poolSize });
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
-  return createPgliteDb({ dataDir: path.join(config.dataDir, 'pgdata'), sharedBuffers: config.pgliteSharedBuffers });
+  const release = await lockDataDir(config.dataDir);
+  try {
+    const db = await createPgliteDb({ dataDir: path.join(config.dataDir, 'pgdata'), sharedBuffers: config.pgliteSharedBuffers });
+    return {
+      ...db,
+      async close() {
+        await db.close();
+        await release();
+      },
+    };
+  } catch (e) {
+    await release();
+    throw e;
+  }
 }
 
 /**

@@ -1,4 +1,4 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
@@ -191,6 +191,25 @@ describe.concurrent('the service process', () => {
         // What was there before is left alone.
         expect(await readFile(path.join(dataDir, 'README.txt'), 'utf8')).toBe('operator notes\n');
         expect(await readdir(path.join(dataDir, 'backups'))).toEqual(['old.tar']);
+      },
+      LONG,
+    );
+
+    it(
+      'fail/while it runs, a second service or the audit CLI on the same data dir refuses to open the embedded database, naming the process',
+      async () => {
+        const second = await runToExit({ PRIVATECA_DATA_DIR: dataDir, PORT: String(await freePort()) });
+        expect(second.code, second.output).toBe(1);
+        expect(second.output).toContain(`is in use by process ${first.child.pid}`);
+        const cli = spawnSync(process.execPath, [path.join(BUILD, 'src/main.js'), 'audit-verify'], {
+          cwd: REPO,
+          env: { PATH: process.env.PATH, HOME: process.env.HOME, PRIVATECA_DATA_DIR: dataDir },
+          encoding: 'utf8',
+        });
+        expect(cli.status, cli.stderr).not.toBe(0);
+        expect(cli.stderr).toContain(`is in use by process ${first.child.pid}`);
+        // The first one is unharmed.
+        expect((await first.api(token, 'GET', '/v1/cas')).status).toBe(200);
       },
       LONG,
     );
