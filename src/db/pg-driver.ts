@@ -44,6 +44,29 @@ export function createPgDb(options: { connectionString: string; max?: number; ap
     },
   });
 
+  /**
+   * Runs fn on a pooled connection holding the advisory lock `key`, taken by `take` (which answers
+   * ok: false when it did not get it: then undefined), and unlocks. A connection whose unlock failed
+   * may still hold the lock: it is destroyed rather than pooled.
+   */
+  const locked = async <T>(take: string, key: number, fn: (q: Queryable) => Promise<T>): Promise<T | undefined> => {
+    const client = await pool.connect();
+    let broken = false;
+    try {
+      const got = await client.query<{ ok: boolean }>(take, [key]);
+      if (!got.rows[0]!.ok) return undefined;
+      try {
+        return await fn(wrap(client));
+      } finally {
+        await client.query('SELECT pg_advisory_unlock($1)', [key]).catch(() => {
+          broken = true;
+        });
+      }
+    } finally {
+      client.release(broken);
+    }
+  };
+
   return {
     driver: 'pg',
     ...wrap(pool),
@@ -61,40 +84,9 @@ export function createPgDb(options: { connectionString: string; max?: number; ap
         client.release();
       }
     },
-    async withAdvisoryLock(key, fn) {
-      const client = await pool.connect();
-      let broken = false;
-      try {
-        await client.query('SELECT pg_advisory_lock($1)', [key]);
-        try {
-          return await fn(wrap(client));
-        } finally {
-          await client.query('SELECT pg_advisory_unlock($1)', [key]).catch(() => {
-            broken = true;
-          });
-        }
-      } finally {
-        // A connection whose unlock failed may still hold the lock: destroy it rather than pool it.
-        client.release(broken);
-      }
-    },
-    async tryWithAdvisoryLock(key, fn) {
-      const client = await pool.connect();
-      let broken = false;
-      try {
-        const got = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [key]);
-        if (!got.rows[0]!.ok) return undefined;
-        try {
-          return await fn(wrap(client));
-        } finally {
-          await client.query('SELECT pg_advisory_unlock($1)', [key]).catch(() => {
-            broken = true;
-          });
-        }
-      } finally {
-        client.release(broken);
-      }
-    },
+    // pg_advisory_lock waits until it has the lock, so it always answers ok.
+    withAdvisoryLock: <T>(key: number, fn: (q: Queryable) => Promise<T>) => locked('SELECT true AS ok FROM pg_advisory_lock($1)', key, fn) as Promise<T>,
+    tryWithAdvisoryLock: (key, fn) => locked('SELECT pg_try_advisory_lock($1) AS ok', key, fn),
     async close() {
       await pool.end();
     },

@@ -1,3 +1,4 @@
+import { repeatAfter } from './repeat.ts';
 import type { Ca } from '../domain/ca.ts';
 import type { CaRepository } from '../ports/repositories.ts';
 
@@ -13,8 +14,7 @@ export class CaWatcher {
   private readonly seen = new Map<string, number>();
   private readonly changeListeners: ((ca: Ca) => void)[] = [];
   private readonly removeListeners: ((id: string) => void)[] = [];
-  private timer?: NodeJS.Timeout;
-  private stopped = false;
+  private stopPolling?: () => void;
 
   constructor(private readonly deps: { cas: Pick<CaRepository, 'get' | 'listVersions'>; onError: (e: unknown) => void; pollMs?: number }) {}
 
@@ -29,18 +29,7 @@ export class CaWatcher {
   /** Reports every CA once (as changed), then follows changes until stop(). */
   async start(): Promise<void> {
     await this.poll();
-    const loop = () => {
-      this.timer = setTimeout(async () => {
-        try {
-          await this.poll();
-        } catch (e) {
-          this.deps.onError(e);
-        }
-        if (!this.stopped) loop();
-      }, this.deps.pollMs ?? POLL_MS);
-      this.timer.unref();
-    };
-    loop();
+    this.stopPolling = repeatAfter(this.deps.pollMs ?? POLL_MS, () => this.poll(), this.deps.onError);
   }
 
   /** A change this node made and handled itself: not to be reported again. */
@@ -67,7 +56,6 @@ export class CaWatcher {
   }
 
   stop(): void {
-    this.stopped = true;
-    clearTimeout(this.timer);
+    this.stopPolling?.();
   }
 }

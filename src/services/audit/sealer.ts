@@ -1,3 +1,4 @@
+import { repeatAfter } from '../repeat.ts';
 import type { AuditCheckpoint } from '../../domain/audit-event.ts';
 import type { Clock } from '../../ports/clock.ts';
 import type { JobLock } from '../../ports/job-lock.ts';
@@ -23,8 +24,7 @@ const LOCK = 'audit-sealer';
  * of order.
  */
 export class AuditSealer {
-  private timer?: NodeJS.Timeout;
-  private stopped = false;
+  private stopSealing?: () => void;
 
   constructor(
     private readonly deps: {
@@ -39,23 +39,11 @@ export class AuditSealer {
   ) {}
 
   start(): void {
-    const loop = () => {
-      this.timer = setTimeout(async () => {
-        try {
-          await this.deps.lock.tryRun(LOCK, () => this.round(false));
-        } catch (e) {
-          this.deps.onError(e);
-        }
-        if (!this.stopped) loop();
-      }, this.deps.intervalMs ?? SEAL_MS);
-      this.timer.unref();
-    };
-    loop();
+    this.stopSealing = repeatAfter(this.deps.intervalMs ?? SEAL_MS, () => this.deps.lock.tryRun(LOCK, () => this.round(false)), this.deps.onError);
   }
 
   stop(): void {
-    this.stopped = true;
-    clearTimeout(this.timer);
+    this.stopSealing?.();
   }
 
   /** Seals everything committed so far and signs a checkpoint of it (shutdown, tests), waiting for the lock. */
