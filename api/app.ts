@@ -35,6 +35,8 @@ import { meRoutes } from './routes/me.ts';
 import { policyRoutes } from './routes/policies.ts';
 import { principalRoutes } from './routes/principals.ts';
 import { serviceRoutes } from './routes/service.ts';
+import type { Metrics } from './metrics.ts';
+import type { Readiness } from '../src/services/readiness.ts';
 
 export interface AppDeps {
   crls: Pick<CrlRepository, 'latest' | 'latestInfo'>;
@@ -61,6 +63,14 @@ export interface AppDeps {
   publicUrl: string;
   /** The key store types the API accepts (hsm-adapters/index.ts). */
   keyStoreTypes: readonly string[];
+  /** Prometheus metrics: requests are counted when it is given, and GET /metrics serves it. */
+  metrics?: Metrics;
+  /** Only a caller with this bearer token may read /metrics (PRIVATECA_METRICS_TOKEN). */
+  metricsToken?: string;
+  /** What GET /metrics answers; by default this process's own metrics (a cluster worker asks the primary for all). */
+  metricsText?: () => Promise<string>;
+  /** What GET /readyz reports. */
+  readiness?: () => Promise<Readiness>;
 }
 
 /** Writes the audit event of a refusal (403, 401 for a real token) before it is answered. */
@@ -75,7 +85,7 @@ export const recordRefusal =
 export function routes(deps: AppDeps): Route[] {
   let doc: object | undefined;
   const all: Route[] = [
-    ...serviceRoutes({ repos: deps.repos, openApi: () => (doc ??= openApiDocument(all)) }),
+    ...serviceRoutes({ ...deps, openApi: () => (doc ??= openApiDocument(all)) }),
     ...crlPublicRoutes(deps),
     // Certificates first: issuance is the hot path.
     ...certificateRoutes(deps),
@@ -96,7 +106,7 @@ export function createApp(deps: AppDeps, all: readonly Route[] = routes(deps)): 
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
-  app.use(requestContext(deps.logger) as express.RequestHandler);
+  app.use(requestContext(deps.logger, deps.metrics) as express.RequestHandler);
   app.use(wellFormedPath as express.RequestHandler);
   // The few public /v1 routes (the audit key) before authentication; every other /v1 request,
   // routed or not, is authenticated first: an unknown /v1 route is a 401 to a caller without a

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { CaError, type CaErrorKind } from '../src/domain/ca-error.ts';
+import { CaError, isDatabaseUnavailable, type CaErrorKind } from '../src/domain/ca-error.ts';
 import { pathOf, type Next, type Req, type Res } from './http.ts';
 
 /** The only place that knows HTTP status codes. */
@@ -49,6 +49,7 @@ function sendProblem(res: ServerResponse & { locals: { requestId?: string } }, e
   });
   res.statusCode = status;
   if (status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="privateca"');
+  if (err.retryAfter !== undefined) res.setHeader('Retry-After', String(Math.max(1, Math.ceil(err.retryAfter))));
   // The rest of an oversized body is not read: close the connection after answering.
   if (err.kind === 'payload_too_large') res.setHeader('Connection', 'close');
   res.setHeader('Content-Type', 'application/problem+json; charset=utf-8');
@@ -74,7 +75,8 @@ export function errorHandler(
     if (err instanceof URIError) err = new CaError('invalid_request', 'invalid_path', 'the request path is not valid percent-encoded UTF-8');
     if (err instanceof CaError) {
       const e = err;
-      if (STATUS[e.kind] >= 500) logger.warn({ requestId: res.locals.requestId, code: e.code, err: e }, 'request failed');
+      // A database outage is logged by the driver once when it starts and once when it ends.
+      if (STATUS[e.kind] >= 500 && !isDatabaseUnavailable(e)) logger.warn({ requestId: res.locals.requestId, code: e.code, err: e }, 'request failed');
       if (onRefusal && (e.kind === 'forbidden' || e.kind === 'unauthenticated')) {
         onRefusal(e, req, res)
           .catch((failure: unknown) => logger.error({ requestId: res.locals.requestId, err: failure }, 'recording a refusal in the audit log failed'))

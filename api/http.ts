@@ -8,7 +8,7 @@ import type { Caller } from '../src/services/auth-service.ts';
  */
 export type Req = IncomingMessage & { body?: unknown };
 /** `caller` and `actor` are set once the request is authenticated (every /v1 route). */
-export type Res = ServerResponse & { locals: { requestId: string; actor: Actor; caller: Caller } };
+export type Res = ServerResponse & { locals: { requestId: string; actor: Actor; caller: Caller; route?: string } };
 export type Next = (err?: unknown) => void;
 export type Handler = (req: Req, res: Res, next: Next) => void | Promise<void>;
 

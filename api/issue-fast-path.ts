@@ -7,7 +7,8 @@ import type { IssuanceService } from '../src/services/issuance-service.ts';
 import type { Authorizer } from './authorization.ts';
 import { errorHandler } from './errors.ts';
 import type { Req, Res } from './http.ts';
-import { authenticate, body, chain, requestContext } from './middleware.ts';
+import { authenticate, body, chain, ISSUE_ROUTE, requestContext } from './middleware.ts';
+import type { Metrics } from './metrics.ts';
 import { issueCertificate } from './routes/certificates.ts';
 
 const ISSUE = /^\/v1\/cas\/([^/?#]*)\/certificates\/?(?:\?|$)/;
@@ -21,6 +22,7 @@ const ISSUE = /^\/v1\/cas\/([^/?#]*)\/certificates\/?(?:\?|$)/;
  */
 export function issueFastPath(deps: {
   logger: Logger;
+  metrics?: Metrics;
   auth: AuthService;
   issuance: IssuanceService;
   contexts: Pick<CaContexts, 'get'>;
@@ -29,7 +31,7 @@ export function issueFastPath(deps: {
 }) {
   const run = chain(
     [
-      requestContext(deps.logger),
+      requestContext(deps.logger, deps.metrics),
       (req, _res, next) => {
         const raw = (req as Req & { rawCaId: string }).rawCaId;
         try {
@@ -51,7 +53,7 @@ export function issueFastPath(deps: {
     const m = ISSUE.exec(req.url ?? '');
     if (!m) return false;
     (req as Req & { rawCaId: string }).rawCaId = m[1]!;
-    (res as Res).locals = {} as Res['locals'];
+    (res as Res).locals = { route: ISSUE_ROUTE } as Res['locals'];
     run(req as Req, res as Res);
     return true;
   };

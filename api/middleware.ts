@@ -4,11 +4,18 @@ import { CaError, invalid } from '../src/domain/ca-error.ts';
 import { sourceIp } from './authorization.ts';
 import type { AuthService } from '../src/services/auth-service.ts';
 import { pathOf, type Handler, type Req, type Res } from './http.ts';
+import type { Metrics } from './metrics.ts';
 
 export const BODY_LIMIT = 1024 * 1024;
 
-/** Gives each request an id (the caller's X-Request-Id when it is sane) and logs it when done. */
-export function requestContext(logger: Logger): Handler {
+/** The issuance route's template, as requests are counted under it. */
+export const ISSUE_ROUTE = '/v1/cas/{caId}/certificates';
+
+/**
+ * Gives each request an id (the caller's X-Request-Id when it is sane), and when it is answered logs
+ * it and counts it in the metrics under its route template (set by mount(); 'unmatched' without one).
+ */
+export function requestContext(logger: Logger, metrics?: Metrics): Handler {
   return (req, res, next) => {
     const given = req.headers['x-request-id'];
     const id = typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : randomUUID();
@@ -17,11 +24,17 @@ export function requestContext(logger: Logger): Handler {
     res.setHeader('X-Content-Type-Options', 'nosniff');
     res.setHeader('Cache-Control', 'no-store');
     const start = process.hrtime.bigint();
-    if (!logger.isLevelEnabled('info')) return next();
+    const log = logger.isLevelEnabled('info');
+    if (!log && !metrics) return next();
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - start) / 1e6;
+      if (metrics) {
+        const route = res.locals.route ?? 'unmatched';
+        metrics.request(req.method ?? '', route, res.statusCode);
+        if (route === ISSUE_ROUTE && res.statusCode === 201) metrics.certificateIssued((req as Req & { params: { caId: string } }).params.caId, ms / 1000);
+      }
       // Never the Authorization header, never bodies: they carry tokens and keys' owners' data.
-      logger.info({ requestId: id, method: req.method, path: pathOf(req), status: res.statusCode, ms: Math.round(ms * 100) / 100 }, 'request');
+      if (log) logger.info({ requestId: id, method: req.method, path: pathOf(req), status: res.statusCode, ms: Math.round(ms * 100) / 100 }, 'request');
     });
     next();
   };

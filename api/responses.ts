@@ -121,6 +121,12 @@ export const CrlStatusResponse = z.object({
 
 export const HealthResponse = z.object({ status: z.literal('ok') });
 
+export const ReadinessResponse = z.object({
+  status: z.enum(['ready', 'not_ready']),
+  notReady: z.array(z.string()).describe('the checks that are not ready: database, keyStore:<type>, shutdown'),
+  checks: z.record(z.string(), z.object({ ready: z.boolean(), reason: z.string().optional() })),
+});
+
 export const OpenApiResponse = z.looseObject({ openapi: z.literal('3.1.0'), info: z.looseObject({}), paths: z.record(z.string(), z.unknown()) });
 
 export const PrincipalResponse = z.object({

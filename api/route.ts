@@ -1,7 +1,7 @@
 import type { Router } from 'express';
 import type { z } from 'zod';
 import { CaError } from '../src/domain/ca-error.ts';
-import type { Handler, Req } from './http.ts';
+import type { Handler, Next, Req, Res } from './http.ts';
 
 /** One response of a route, as the OpenAPI document describes it. */
 export interface ResponseSpec {
@@ -59,7 +59,12 @@ export const query = (req: Req): Record<string, unknown> => ((req as Req & { que
 export function mount(router: Router, routes: readonly Route[]): void {
   for (const r of routes) {
     const path = r.path.replace(/\{([A-Za-z]+)\}/g, ':$1');
-    router[r.method](path, r.handler as unknown as Parameters<Router['get']>[1]);
+    const route = r.path;
+    const handler = r.handler;
+    router[r.method](path, ((req: Req, res: Res, next: Next) => {
+      res.locals.route = route;
+      return handler(req, res, next);
+    }) as unknown as Parameters<Router['get']>[1]);
   }
 }
 

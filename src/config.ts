@@ -42,6 +42,12 @@ export interface Config {
    * after keepAliveTimeout; connections past maxConnections are refused.
    */
   http: { headersTimeout: number; requestTimeout: number; keepAliveTimeout: number; maxConnections: number };
+  /** How long a shutdown waits for requests in flight before it cuts their connections (PRIVATECA_SHUTDOWN_TIMEOUT_MS). */
+  shutdownTimeoutMs: number;
+  /** How long a request waits for a database connection before it is answered 503 (PRIVATECA_DB_CONNECT_TIMEOUT_MS). */
+  dbConnectTimeoutMs: number;
+  /** When set, GET /metrics needs it as a bearer token (PRIVATECA_METRICS_TOKEN). */
+  metricsToken?: string;
 }
 
 export class ConfigError extends Error {}
@@ -137,6 +143,10 @@ export function loadConfig(env: NodeJS.ProcessEnv, knownKeyStores: readonly KeyS
     maxConnections: int(env, 'PRIVATECA_MAX_CONNECTIONS', 4_096, 1, 1_000_000),
   };
   if (http.requestTimeout < http.headersTimeout) throw new ConfigError('PRIVATECA_REQUEST_TIMEOUT_MS must be at least PRIVATECA_HEADERS_TIMEOUT_MS');
+  const metricsToken = env.PRIVATECA_METRICS_TOKEN || undefined;
+  if (metricsToken !== undefined && !/^[\x21-\x7e]{16,512}$/.test(metricsToken)) {
+    throw new ConfigError('PRIVATECA_METRICS_TOKEN must be 16 to 512 printable ASCII characters without spaces');
+  }
   const sealer = env.PRIVATECA_AUDIT_SEALER || 'on';
   if (sealer !== 'on' && sealer !== 'off') throw new ConfigError(`PRIVATECA_AUDIT_SEALER must be on or off, not "${sealer}"`);
   return {
@@ -158,5 +168,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, knownKeyStores: readonly KeyS
     workers,
     dbPoolSize: int(env, 'PRIVATECA_DB_POOL', 16, 1, 200),
     http,
+    shutdownTimeoutMs: int(env, 'PRIVATECA_SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    dbConnectTimeoutMs: int(env, 'PRIVATECA_DB_CONNECT_TIMEOUT_MS', 5_000, 100, 600_000),
+    metricsToken,
   };
 }

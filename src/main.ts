@@ -1,12 +1,17 @@
 import 'reflect-metadata';
 import cluster from 'node:cluster';
 import { mkdir, unlink, writeFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import cron from 'node-cron';
 import { pino, type Logger } from 'pino';
 import { createApp, createRequestListener, routes } from '../api/app.ts';
+import { aggregateWorkerMetrics, clusterMetricsText, Metrics } from '../api/metrics.ts';
+import { listen, probePort, startingListener, type ServiceServer } from '../api/server.ts';
+import { instrumentKeyStore } from '../hsm-adapters/instrumented.ts';
+import { DATABASE_RETRY_AFTER_S, isDatabaseUnavailable } from './domain/ca-error.ts';
+import { readiness } from './services/readiness.ts';
 import type { Route } from '../api/route.ts';
 import { Authorizer } from '../api/authorization.ts';
 import { CrlScheduler } from '../crl/crl-scheduler.ts';
@@ -56,8 +61,22 @@ async function checkKeyStores(config: Config): Promise<void> {
   for (const { descriptor, settings } of config.keyStores) await descriptor.check?.(settings);
 }
 
-export async function openDatabase(config: Config, poolSize = config.dbPoolSize): Promise<Db> {
-  if (config.databaseUrl) return createPgDb({ connectionString: config.databaseUrl, max: poolSize });
+export async function openDatabase(config: Config, poolSize = config.dbPoolSize, logger?: Logger): Promise<Db> {
+  if (config.databaseUrl) {
+    let since = 0;
+    return createPgDb({
+      connectionString: config.databaseUrl,
+      max: poolSize,
+      connectTimeoutMs: config.dbConnectTimeoutMs,
+      // Once when an outage starts and once when it ends; the requests meanwhile are 503s, not log lines.
+      onAvailability: (available, cause) => {
+        if (!available) {
+          since = Date.now();
+          logger?.error({ error: (cause as Error | undefined)?.message ?? String(cause) }, 'the database cannot be reached; answering 503 database_unavailable until it is back');
+        } else logger?.warn({ downMs: Date.now() - since }, 'the database is reachable again');
+      },
+    });
+  }
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const release = await lockDataDir(config.dataDir);
   try {
@@ -113,12 +132,26 @@ export interface Node {
 }
 
 /** Wires one service node: key stores, services and the HTTP app over an open database. */
-export async function compose(options: { db: Db; config: Config; logger: Logger; clock?: Clock }): Promise<Node> {
+export async function compose(options: {
+  db: Db;
+  config: Config;
+  logger: Logger;
+  clock?: Clock;
+  metrics?: Metrics;
+  /** What GET /metrics answers when it is not this process's own metrics (a cluster worker: all workers'). */
+  metricsText?: () => Promise<string>;
+  /** Whether the node is shutting down (readyz then answers 503). */
+  draining?: () => boolean;
+}): Promise<Node> {
   const { db, config, logger } = options;
   const clock = options.clock ?? systemClock;
   const repos = createRepos(db);
+  const metrics = options.metrics ?? new Metrics({ crlSummaries: () => repos.crls.summaries(), unsealedAuditEvents: () => repos.audit.countUnsealed(), poolStats: db.poolStats });
   const stores = [];
-  for (const { descriptor, settings } of config.keyStores) stores.push(await descriptor.create(settings, { softwareKeys: repos.softwareKeys, clock }));
+  for (const { descriptor, settings } of config.keyStores) {
+    const store = await descriptor.create(settings, { softwareKeys: repos.softwareKeys, clock });
+    stores.push(instrumentKeyStore(store, (type, op, s, ok) => metrics.keyStoreOperation(type, op, s, ok)));
+  }
   const keyStores = createKeyStoreRegistry(config.knownKeyStores, stores);
   const contexts = new CaContexts({ cas: repos.cas, keyStores, clock, crlPartitionSize: config.crlPartitionSize });
   const cas = new CaService({ repos, keyStores, clock });
@@ -147,7 +180,11 @@ export async function compose(options: { db: Db; config: Config; logger: Logger;
     targets: publishers.length ? crlTargets : undefined,
   });
   const crlScheduler = new CrlScheduler({ updater: crlUpdater, logger });
-  const watcher = new CaWatcher({ cas: repos.cas, onError: (e) => logger.warn({ err: e }, 'reading CA changes made on other nodes failed') });
+  // A database outage is logged by the driver, once: background jobs do not repeat it every second.
+  const logFailure = (message: string, level: 'warn' | 'error' = 'error') => (e: unknown) => {
+    if (!isDatabaseUnavailable(e)) logger[level]({ err: e }, message);
+  };
+  const watcher = new CaWatcher({ cas: repos.cas, onError: logFailure('reading CA changes made on other nodes failed', 'warn') });
   cas.onChange((ca) => {
     watcher.noteLocal(ca);
     contexts.invalidate(ca.id);
@@ -162,7 +199,10 @@ export async function compose(options: { db: Db; config: Config; logger: Logger;
     contexts.invalidate(id);
     crlScheduler.removed(id);
   });
-  revocation.onRevoked((caId) => crlScheduler.revoked(caId));
+  revocation.onRevoked((caId, cert) => {
+    metrics.certificateRevoked(caId, cert.revocationReason ?? 'unspecified');
+    crlScheduler.revoked(caId);
+  });
   contexts.onPartitionOpened((caId) => crlScheduler.partitionOpened(caId));
   await watcher.start();
   const auth = new AuthService({ repos, clock });
@@ -175,7 +215,7 @@ export async function compose(options: { db: Db; config: Config; logger: Logger;
   const auditKeys = new AuditKeys({ audit: repos.audit, keyStores, storeType: config.auditKeyStore, clock });
   await db.withAdvisoryLock(AUDIT_KEY_LOCK, () => auditKeys.ensure());
   const audit = new AuditService({ repos, keys: auditKeys, clock });
-  const sealer = new AuditSealer({ audit: repos.audit, lock: advisoryJobLock(db), keys: auditKeys, clock, onError: (e) => logger.error({ err: e }, 'sealing audit events failed') });
+  const sealer = new AuditSealer({ audit: repos.audit, lock: advisoryJobLock(db), keys: auditKeys, clock, onError: logFailure('sealing audit events failed') });
   if (config.auditSealer) sealer.start();
   // Reports are copied into the CRLs' bucket, as AWS Private CA does (audit-report/{caId}/…).
   const reportStore = config.crlS3 ? new S3Publisher({ ...config.crlS3, prefix: '' }) : undefined;
@@ -209,6 +249,20 @@ export async function compose(options: { db: Db; config: Config; logger: Logger;
     crlPublications,
     publicUrl: config.publicUrl,
     keyStoreTypes: config.knownKeyStores.map((d) => d.type),
+    metrics,
+    metricsToken: config.metricsToken,
+    metricsText: options.metricsText,
+    readiness: readiness([
+      { name: 'database', check: async () => ((await repos.ping()) ? { ready: true } : { ready: false, reason: 'the database cannot be reached' }) },
+      ...stores.map((s) => ({
+        name: `keyStore:${s.type}`,
+        check: async () => {
+          const r = await s.ready();
+          return r.state === 'AVAILABLE' ? { ready: true } : { ready: false, reason: r.reason ?? 'unavailable' };
+        },
+      })),
+      { name: 'shutdown', check: async () => (options.draining?.() ? { ready: false, reason: 'the node is shutting down' } : { ready: true }) },
+    ]),
   };
   const appRoutes = routes(deps);
   const app = createApp(deps, appRoutes);
@@ -237,67 +291,118 @@ export async function compose(options: { db: Db; config: Config; logger: Logger;
   };
 }
 
-/** What a listen error means for the operator, in one line. */
-function listenError(e: NodeJS.ErrnoException, config: Config): Error {
-  const where = `${config.host}:${config.port}`;
-  if (e.code === 'EADDRINUSE') return new Error(`${where} is in use (EADDRINUSE): another process listens there; stop it or choose another PORT/HOST`);
-  if (e.code === 'EACCES') return new Error(`${where} may not be bound by this user (EACCES): choose a PORT above 1023 or grant the capability`);
-  if (e.code === 'EADDRNOTAVAIL') return new Error(`${where}: HOST is not an address of this machine (EADDRNOTAVAIL)`);
-  return new Error(`listening on ${where} failed: ${e.message}`);
-}
-
-function listen(listener: Node['listener'], config: Config): Promise<Server> {
-  const { headersTimeout, requestTimeout, keepAliveTimeout, maxConnections } = config.http;
-  return new Promise((resolve, reject) => {
-    // Node checks the header and request timeouts every connectionsCheckingInterval (30 s by
-    // default): check often enough that they hold to within a fraction of a second.
-    const server = createServer({ headersTimeout, requestTimeout, connectionsCheckingInterval: Math.min(1000, Math.ceil(headersTimeout / 4)) }, listener);
-    server.keepAliveTimeout = keepAliveTimeout;
-    server.maxConnections = maxConnections;
-    server.once('error', (e) => reject(listenError(e as NodeJS.ErrnoException, config)));
-    server.listen(config.port, config.host, () => resolve(server));
-  });
-}
-
-/** Binds the port for a moment, so that a port in use fails the start at once, before migrations or any worker. */
-function probePort(config: Config): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', (e) => reject(listenError(e as NodeJS.ErrnoException, config)));
-    probe.listen(config.port, config.host, () => probe.close(() => resolve()));
-  });
-}
-
 /** Worker restarts: at most this many crashes in CRASH_WINDOW_MS before the node gives up. */
 const MAX_CRASHES = 5;
 const CRASH_WINDOW_MS = 60_000;
 
-/** Runs one node: HTTP on config.port, and the hourly purge of CAs past their restore window. */
-async function runNode(config: Config, logger: Logger, prepare: boolean): Promise<void> {
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Waits, with a pause that doubles up to 10 s, while the database cannot be reached (stopped, still
+ * starting): a node started before its database comes up serves once it is there. Anything else (a
+ * host name that does not resolve, a refused password, a database that does not exist) is a
+ * configuration error and ends the start at once.
+ */
+async function untilDatabaseAnswers(db: Db, logger: Logger): Promise<void> {
+  logger.warn('waiting for the database before serving (readyz answers 503 meanwhile)');
+  for (let attempt = 0; ; attempt++) {
+    await sleep(Math.min(10_000, 250 * 2 ** attempt));
+    if (!(await firstContact(db))) return;
+  }
+}
+
+/**
+ * One query: undefined when it answers, the error when the database cannot be reached now; throws
+ * (one line for the operator) when it never will with this configuration.
+ */
+async function firstContact(db: Db): Promise<unknown> {
+  try {
+    await db.query('SELECT 1');
+    return undefined;
+  } catch (e) {
+    const cause = (e as Error).cause as { code?: string; message?: string } | undefined;
+    if (isDatabaseUnavailable(e) && cause?.code !== 'ENOTFOUND') return e;
+    throw new Error(`DATABASE_URL: the database refused this service (${cause?.message ?? (e as Error).message})`);
+  }
+}
+
+/**
+ * Runs one node: HTTP on config.port, and the hourly purge of CAs past their restore window. It
+ * listens first (liveness yes, readiness no), then waits for its database, prepares it when `prepare`
+ * says so (or waits for the cluster's primary to have), and serves. SIGTERM and SIGINT, once or
+ * twice, from a terminal, systemd or the primary, shut it down gracefully (shutdown()).
+ */
+async function runNode(config: Config, logger: Logger, prepare: true | Promise<void>): Promise<void> {
   // Key stores first: a missing or unreadable KEK must stop the start before anything is written.
-  if (prepare) await checkKeyStores(config);
-  const db = await openDatabase(config, Math.max(2, Math.ceil(config.dbPoolSize / config.workers)));
-  if (prepare) await prepareDatabase(db, config, logger);
-  const node = await compose({ db, config, logger });
-  const server = await listen(node.listener, config);
-  const purge = cron.schedule('17 * * * *', async () => {
+  if (prepare === true) await checkKeyStores(config);
+  // Made before anything else, so that the primary can read this worker's metrics from the start.
+  let repos: ReturnType<typeof createRepos> | undefined;
+  const metrics = new Metrics({
+    crlSummaries: () => repos!.crls.summaries(),
+    unsealedAuditEvents: () => repos!.audit.countUnsealed(),
+    poolStats: config.databaseUrl ? () => db?.poolStats?.() ?? { total: 0, idle: 0, waiting: 0 } : undefined,
+  });
+  const metricsText = cluster.isWorker ? clusterMetricsText(metrics) : undefined;
+  // A port in use ends a single-process start before anything else (a cluster's primary checks it).
+  if (prepare === true) await probePort(config.host, config.port);
+  let http: ServiceServer | undefined;
+  let db: Db | undefined;
+  let node: Node | undefined;
+  let purge: ReturnType<typeof cron.schedule> | undefined;
+  let stopping: Promise<void> | undefined;
+  const shutdown = (signal: string) => (stopping ??= stopNode(signal));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+
+  /** Each phase logged: stop accepting and answer what is in flight, stop the jobs and seal the audit chain, close the pool. */
+  async function stopNode(signal: string): Promise<void> {
+    const start = Date.now();
+    // A phase that hangs (a database that went away mid-shutdown) does not keep the process forever.
+    setTimeout(() => {
+      logger.error('shutdown did not finish in time; exiting');
+      process.exit(1);
+    }, config.shutdownTimeoutMs + 20_000).unref();
+    logger.info({ signal, timeoutMs: config.shutdownTimeoutMs }, 'shutting down: accepting no new connections, answering requests in flight');
+    await purge?.stop();
+    const { inFlight, cut } = http ? await http.drain(config.shutdownTimeoutMs) : { inFlight: 0, cut: 0 };
+    if (cut) logger.warn({ inFlight, cut, ms: Date.now() - start }, 'shutdown: requests still unanswered at the timeout; their connections were cut');
+    else logger.info({ inFlight, ms: Date.now() - start }, 'shutdown: every request answered, every connection closed');
+    if (node) {
+      await node.close();
+      logger.info({ ms: Date.now() - start }, 'shutdown: background jobs stopped, token use and pending batches written, audit chain sealed, key stores closed');
+    }
+    if (db) {
+      await db.close();
+      logger.info({ ms: Date.now() - start }, 'shutdown: database connections closed, locks released');
+    }
+    logger.info({ ms: Date.now() - start }, 'shutdown complete');
+    process.exit(process.exitCode ?? 0);
+  }
+
+  db = await openDatabase(config, Math.max(2, Math.ceil(config.dbPoolSize / config.workers)), logger);
+  // With the database down, listen at once (liveness yes, readiness no, the API 503) and wait for it;
+  // otherwise listen only once the node serves, so that a (re)starting worker takes no requests.
+  if (await firstContact(db)) {
+    http = await listen(config.http, config.host, config.port, startingListener(DATABASE_RETRY_AFTER_S));
+    await untilDatabaseAnswers(db, logger);
+  }
+  if (prepare === true) await prepareDatabase(db, config, logger);
+  else await prepare;
+  if (stopping) return;
+  repos = createRepos(db);
+  node = await compose({ db, config, logger, metrics, metricsText, draining: () => stopping !== undefined });
+  if (http) http.serve(node.listener);
+  else http = await listen(config.http, config.host, config.port, node.listener);
+  const database = db;
+  const cas = node.cas;
+  purge = cron.schedule('17 * * * *', async () => {
     try {
-      await db.withAdvisoryLock(PURGE_LOCK, () => node.cas.purge(SYSTEM_ACTOR));
+      await database.withAdvisoryLock(PURGE_LOCK, () => cas.purge(SYSTEM_ACTOR));
     } catch (e) {
-      logger.error({ err: e }, 'purging deleted CAs failed');
+      if (!isDatabaseUnavailable(e)) logger.error({ err: e }, 'purging deleted CAs failed');
     }
   });
   logger.info({ url: `http://${config.host}:${config.port}`, database: db.driver }, 'privateca listening');
-  const stop = async () => {
-    await purge.stop();
-    server.close();
-    server.closeIdleConnections();
-    await node.close();
-    await db.close();
-    process.exit(0);
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
 }
 
 /**
@@ -353,46 +458,79 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
     return;
   }
   const logger = pino({ level: config.logLevel, base: { pid: process.pid } });
-  if (config.workers === 1) {
-    await probePort(config);
-    return runNode(config, logger, true);
-  }
-  if (cluster.isPrimary) {
-    // A port in use, the KEK file, migrations and bootstrap once, before the workers race for them.
-    await probePort(config);
-    await checkKeyStores(config);
-    const db = await openDatabase(config, 2);
-    await prepareDatabase(db, config, logger);
-    await db.close();
-    let stopping = false;
-    const crashes: number[] = [];
-    for (let i = 0; i < config.workers; i++) cluster.fork();
-    const stop = () => {
-      stopping = true;
-      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
-    };
-    // A worker that dies is started again after a pause that doubles with each recent crash; one
-    // that keeps dying takes the node down with the reason, rather than a restart loop forever.
-    cluster.on('exit', (w, code, signal) => {
-      if (stopping) return;
-      const now = Date.now();
-      crashes.push(now);
-      while (crashes[0]! < now - CRASH_WINDOW_MS) crashes.shift();
-      if (crashes.length > MAX_CRASHES) {
-        logger.fatal({ pid: w.process.pid, code, signal }, `workers exited ${crashes.length} times within ${CRASH_WINDOW_MS / 1000} s; stopping the node (the workers' own log lines above say why)`);
-        process.exitCode = 1;
-        stop();
-        return;
+  if (config.workers === 1) return runNode(config, logger, true);
+  if (cluster.isPrimary) return runPrimary(config, logger);
+  // A worker serves once the primary has prepared the database: it asks, and is told now or then.
+  const prepared = new Promise<void>((resolve) => process.on('message', (m: { type?: string }) => m?.type === PREPARED && resolve()));
+  process.send!({ type: ASK_PREPARED });
+  return runNode(config, logger, prepared);
+}
+
+const ASK_PREPARED = 'privateca:prepared?';
+const PREPARED = 'privateca:prepared';
+
+/**
+ * A cluster's primary: checks what can be checked at once (the port, the KEK, the database's
+ * address and credentials), starts the workers, prepares the database (migrations, bootstrap) once
+ * it answers, and restarts a crashing worker with backoff. On SIGTERM or SIGINT it asks every worker
+ * to shut down gracefully and exits when they all have.
+ */
+async function runPrimary(config: Config, logger: Logger): Promise<void> {
+  // A port in use, the KEK file and a wrong DATABASE_URL fail the start before any worker exists.
+  await probePort(config.host, config.port);
+  await checkKeyStores(config);
+  const db = await openDatabase(config, 2, logger);
+  const down = await firstContact(db);
+  aggregateWorkerMetrics();
+  let stopping = false;
+  let prepared = false;
+  const crashes: number[] = [];
+  const fork = () => cluster.fork();
+  // A worker asks once it listens; those that asked before the database was prepared hear it then.
+  cluster.on('message', (w, m: { type?: string }) => {
+    if (m?.type === ASK_PREPARED && prepared) w.send({ type: PREPARED });
+  });
+  // Workers listen at once (readyz 503 until the database is prepared) when the database is down.
+  if (down) for (let i = 0; i < config.workers; i++) fork();
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: asking every worker to finish its requests');
+    for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
+    if (!Object.keys(cluster.workers ?? {}).length) process.exit(process.exitCode ?? 0);
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  // A worker that dies is started again after a pause that doubles with each recent crash; one
+  // that keeps dying takes the node down with the reason, rather than a restart loop forever.
+  cluster.on('exit', (w, code, signal) => {
+    if (stopping) {
+      if (!Object.keys(cluster.workers ?? {}).length) {
+        logger.info('shutdown complete: every worker has stopped');
+        process.exit(process.exitCode ?? 0);
       }
-      const delay = Math.min(30_000, 250 * 2 ** (crashes.length - 1));
-      logger.error({ pid: w.process.pid, code, signal, restartInMs: delay }, 'worker exited; starting another');
-      setTimeout(() => stopping || cluster.fork(), delay);
-    });
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
-    return;
-  }
-  return runNode(config, logger, false);
+      return;
+    }
+    const now = Date.now();
+    crashes.push(now);
+    while (crashes[0]! < now - CRASH_WINDOW_MS) crashes.shift();
+    if (crashes.length > MAX_CRASHES) {
+      logger.fatal({ pid: w.process.pid, code, signal }, `workers exited ${crashes.length} times within ${CRASH_WINDOW_MS / 1000} s; stopping the node (the workers' own log lines above say why)`);
+      process.exitCode = 1;
+      stop('crash loop');
+      return;
+    }
+    const delay = Math.min(30_000, 250 * 2 ** (crashes.length - 1));
+    logger.error({ pid: w.process.pid, code, signal, restartInMs: delay }, 'worker exited; starting another');
+    setTimeout(() => stopping || fork(), delay);
+  });
+  if (down) await untilDatabaseAnswers(db, logger);
+  await prepareDatabase(db, config, logger);
+  await db.close();
+  prepared = true;
+  if (stopping) return;
+  if (!down) for (let i = 0; i < config.workers; i++) fork();
+  else for (const w of Object.values(cluster.workers ?? {})) w?.send({ type: PREPARED });
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

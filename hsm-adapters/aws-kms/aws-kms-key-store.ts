@@ -16,6 +16,8 @@ type Sdk = typeof import('@aws-sdk/client-kms');
 const SCHEME = 'awskms:';
 /** The tag on keys this store creates; deleteKey destroys no key without it. */
 const TAG = 'privateca';
+/** The statuses cache's entry for ready(): no key URI has this form. */
+const READY = ' ready';
 const KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/;
 const KEY_NAME = /^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key\/[A-Za-z0-9-]+|alias\/[A-Za-z0-9/_-]+)|alias\/[A-Za-z0-9/_-]+|[A-Za-z0-9-]{32,36})$/;
 
@@ -220,6 +222,23 @@ export class AwsKmsKeyStore implements DeletableKeyStore {
     if (cached && cached.until > Date.now()) return cached.status;
     const status = this.fetchStatus(keyUri);
     this.statuses.set(keyUri, { until: Date.now() + this.statusCacheMs, status });
+    return status;
+  }
+
+  /** KMS answers (ListKeys, one key), reused like keyStatus so that health checks do not call KMS each time. */
+  async ready(): Promise<KeyStatus> {
+    const cached = this.statuses.get(READY);
+    if (cached && cached.until > Date.now()) return cached.status;
+    const status = (async (): Promise<KeyStatus> => {
+      try {
+        const { sdk, client } = await this.connect();
+        await client.send(new sdk.ListKeysCommand({ Limit: 1 }));
+        return { state: 'AVAILABLE' };
+      } catch (e) {
+        return { state: 'UNAVAILABLE', reason: failure('reaching KMS', e).detail };
+      }
+    })();
+    this.statuses.set(READY, { until: Date.now() + this.statusCacheMs, status });
     return status;
   }
 

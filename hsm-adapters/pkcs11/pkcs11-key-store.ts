@@ -242,6 +242,20 @@ export class Pkcs11KeyStore implements DeletableKeyStore {
       });
   }
 
+  /**
+   * The token's information, read on a logged-in session: the token is present and its PIN works.
+   * An open session alone says nothing: it outlives a token that went away (SoftHSM2 answers
+   * searches on it with nothing rather than an error).
+   */
+  async ready(): Promise<KeyStatus> {
+    try {
+      await this.token.withSession('checking the token', (live) => live.p.C_GetTokenInfo(live.slot));
+      return { state: 'AVAILABLE' };
+    } catch (e) {
+      return { state: 'UNAVAILABLE', reason: e instanceof CaError ? e.detail : `${this.token.tokenDescription} cannot be used (${errorName(e)})` };
+    }
+  }
+
   async keyStatus(keyUri: string): Promise<KeyStatus> {
     try {
       const ref = this.checkRef(keyUri);

@@ -23,6 +23,8 @@ export interface Db extends Queryable {
   withAdvisoryLock<T>(key: number, fn: (q: Queryable) => Promise<T>): Promise<T>;
   /** Like withAdvisoryLock, but without waiting: undefined when another session holds the lock. */
   tryWithAdvisoryLock<T>(key: number, fn: (q: Queryable) => Promise<T>): Promise<T | undefined>;
+  /** The connection pool's use (pg only): connections open, idle, and requests waiting for one. */
+  poolStats?(): { total: number; idle: number; waiting: number };
   close(): Promise<void>;
 }
 

@@ -1,20 +1,81 @@
 import pg from 'pg';
+import { databaseUnavailable, isDatabaseUnavailable } from '../domain/ca-error.ts';
 import type { Db, Queryable, QueryResult } from './db.ts';
+
+/** Socket errors that mean the server is not there (stopped, restarting, unreachable), not that a statement was wrong. */
+const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND']);
+/** pg's own messages for a connection that died or never came. */
+const LOST = /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable)/;
+
+/**
+ * Whether an error means the database cannot be reached: a socket error, SQLSTATE class 08
+ * (connection exception), 57P01-57P03 (the server shutting down, crashed or starting up), 53300 (no
+ * connection slot), or pg's messages for a lost connection.
+ */
+export function isConnectionLoss(e: unknown): boolean {
+  const code = (e as { code?: unknown } | undefined)?.code;
+  if (typeof code === 'string' && (SOCKET_CODES.has(code) || code.startsWith('08') || /^57P0[123]$/.test(code) || code === '53300')) return true;
+  return e instanceof Error && LOST.test(e.message);
+}
 
 // bigint (int8) as string is pg's default; keep it, CRL numbers and counts are parsed where used.
 
-/** The PostgreSQL driver: a connection pool for DATABASE_URL. */
-export function createPgDb(options: { connectionString: string; max?: number; applicationName?: string }): Db {
+/**
+ * The PostgreSQL driver: a connection pool for DATABASE_URL. Every error that means the database
+ * cannot be reached becomes CaError database_unavailable (503 with Retry-After); `onAvailability`
+ * hears of the first such error of an outage and of the first success after it, so that an outage is
+ * logged twice rather than once per request.
+ */
+export function createPgDb(options: {
+  connectionString: string;
+  max?: number;
+  applicationName?: string;
+  /** How long a request waits for a connection (a new one, or a pooled one under load) before 503. */
+  connectTimeoutMs?: number;
+  onAvailability?: (available: boolean, cause?: unknown) => void;
+}): Db {
   const pool = new pg.Pool({
     connectionString: options.connectionString,
     max: options.max ?? 16,
     application_name: options.applicationName ?? 'privateca',
-    // A lost connection must surface as an error on the request, not hang it.
-    connectionTimeoutMillis: 10_000,
+    // A lost connection must surface as an error on the request within seconds, not hang it.
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
+    // A server that vanished without closing its sockets (a failover, a cut cable) is noticed.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
   });
   // An idle client that loses its connection emits 'error' on the pool; without a listener that
   // would kill the process. The next query gets a fresh connection.
-  pool.on('error', () => {});
+  pool.on('error', (e) => failed(e, false));
+  // A connection lost while a request or a job holds it emits 'error' on that client, which the
+  // pool does not listen to then: without this, the process would die of it. The query in flight
+  // fails on its own (database_unavailable).
+  pool.on('connect', (client) => client.on('error', (e) => failed(e, false)));
+
+  // An outage ends with the first answer at least a second after its last failure: while a server
+  // shuts down, connections it has not closed yet still answer, and that is not a recovery.
+  let down = false;
+  let lastFailure = 0;
+  /** Rethrows e, as database_unavailable when it means the database cannot be reached. */
+  function failed(e: unknown, rethrow = true): never {
+    if (isConnectionLoss(e)) {
+      lastFailure = Date.now();
+      if (!down) {
+        down = true;
+        options.onAvailability?.(false, e);
+      }
+      if (rethrow) throw databaseUnavailable(e);
+    }
+    if (rethrow) throw e;
+    return undefined as never;
+  }
+  const answered = () => {
+    if (down && Date.now() - lastFailure >= 1_000) {
+      down = false;
+      options.onAvailability?.(true);
+    }
+  };
+  const connect = () => pool.connect().catch(failed);
 
   // Parameterised statements are prepared once per connection under a name, so the server parses
   // and plans the hot ones (issuance, token lookup) once rather than on every call.
@@ -30,17 +91,18 @@ export function createPgDb(options: { connectionString: string; max?: number; ap
 
   const wrap = (c: pg.Pool | pg.PoolClient): Queryable => ({
     async query<T>(sql: string, params?: unknown[]): Promise<QueryResult<T>> {
-      const r = params?.length
-        ? await c.query({ name: nameOf(sql), text: sql, values: params as unknown[] })
-        : await c.query(sql);
+      const r = await (params?.length ? c.query({ name: nameOf(sql), text: sql, values: params as unknown[] }) : c.query(sql)).catch(failed);
+      answered();
       return { rows: r.rows as T[], rowCount: r.rowCount ?? 0 };
     },
     async queryArrays<T extends unknown[]>(sql: string, params?: unknown[]): Promise<T[]> {
-      const r = await c.query({ name: nameOf(sql), text: sql, values: (params ?? []) as unknown[], rowMode: 'array' });
+      const r = await c.query({ name: nameOf(sql), text: sql, values: (params ?? []) as unknown[], rowMode: 'array' }).catch(failed);
+      answered();
       return r.rows as T[];
     },
     async exec(sql: string) {
-      await c.query(sql);
+      await c.query(sql).catch(failed);
+      answered();
     },
   });
 
@@ -50,10 +112,10 @@ export function createPgDb(options: { connectionString: string; max?: number; ap
    * may still hold the lock: it is destroyed rather than pooled.
    */
   const locked = async <T>(take: string, key: number, fn: (q: Queryable) => Promise<T>): Promise<T | undefined> => {
-    const client = await pool.connect();
+    const client = await connect();
     let broken = false;
     try {
-      const got = await client.query<{ ok: boolean }>(take, [key]);
+      const got = await client.query<{ ok: boolean }>(take, [key]).catch(failed);
       if (!got.rows[0]!.ok) return undefined;
       try {
         return await fn(wrap(client));
@@ -71,22 +133,27 @@ export function createPgDb(options: { connectionString: string; max?: number; ap
     driver: 'pg',
     ...wrap(pool),
     async tx(fn) {
-      const client = await pool.connect();
+      const client = await connect();
+      let lost = false;
       try {
-        await client.query('BEGIN');
+        await client.query('BEGIN').catch(failed);
         const out = await fn(wrap(client));
-        await client.query('COMMIT');
+        await client.query('COMMIT').catch(failed);
+        answered();
         return out;
       } catch (e) {
-        await client.query('ROLLBACK').catch(() => {});
+        lost = isDatabaseUnavailable(e);
+        if (!lost) await client.query('ROLLBACK').catch(() => {});
         throw e;
       } finally {
-        client.release();
+        // A connection that failed is not handed to the next request.
+        client.release(lost);
       }
     },
     // pg_advisory_lock waits until it has the lock, so it always answers ok.
     withAdvisoryLock: <T>(key: number, fn: (q: Queryable) => Promise<T>) => locked('SELECT true AS ok FROM pg_advisory_lock($1)', key, fn) as Promise<T>,
     tryWithAdvisoryLock: (key, fn) => locked('SELECT pg_try_advisory_lock($1) AS ok', key, fn),
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     async close() {
       await pool.end();
     },

@@ -23,14 +23,17 @@ export class CaError extends Error {
   readonly code: string;
   readonly detail: string;
   readonly extra?: Readonly<Record<string, unknown>>;
+  /** Seconds after which a retry may succeed (the Retry-After of a 429 or 503). */
+  readonly retryAfter?: number;
 
-  constructor(kind: CaErrorKind, code: string, detail: string, options?: { cause?: unknown; extra?: Record<string, unknown> }) {
+  constructor(kind: CaErrorKind, code: string, detail: string, options?: { cause?: unknown; extra?: Record<string, unknown>; retryAfter?: number }) {
     super(`${code}: ${detail}`, options);
     this.name = 'CaError';
     this.kind = kind;
     this.code = code;
     this.detail = detail;
     if (options?.extra) this.extra = options.extra;
+    if (options?.retryAfter !== undefined) this.retryAfter = options.retryAfter;
   }
 }
 
@@ -40,3 +43,10 @@ export const conflict = (code: string, detail: string) => new CaError('conflict'
 /** The resource is in a state that does not allow the operation (docs/api.md: 409 invalid_state). */
 export const invalidState = (detail: string) => new CaError('invalid_state', 'invalid_state', detail);
 export const unavailable = (code: string, detail: string) => new CaError('unavailable', code, detail);
+
+/** How long a client waits before retrying a request refused for a database outage. */
+export const DATABASE_RETRY_AFTER_S = 2;
+/** The database cannot be reached (stopped, restarting, network): 503 with Retry-After, logged once per outage, not per request. */
+export const databaseUnavailable = (cause?: unknown) =>
+  new CaError('unavailable', 'database_unavailable', 'the database cannot be reached; retry shortly', { cause, retryAfter: DATABASE_RETRY_AFTER_S });
+export const isDatabaseUnavailable = (e: unknown): boolean => e instanceof CaError && e.code === 'database_unavailable';

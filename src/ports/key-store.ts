@@ -40,6 +40,11 @@ export interface KeyStore {
    * disabled...). Never throws for an outage: an outage is a status. Cheap enough for every GET of a CA.
    */
   keyStatus(keyUri: string): Promise<KeyStatus>;
+  /**
+   * Whether the store itself can be used now (the token present and logged in, KMS reachable):
+   * what GET /readyz reports. Never throws; cheap enough for a load balancer's health check.
+   */
+  ready(): Promise<KeyStatus>;
   close(): Promise<void>;
 }
 

@@ -219,6 +219,8 @@ export interface CrlRepository {
   latest(caId: string, partition: string): Promise<StoredCrl | undefined>;
   /** The latest CRL's number and times, without its bytes. */
   latestInfo(caId: string, partition: string): Promise<Omit<StoredCrl, 'der'> | undefined>;
+  /** Per CA, over its latest CRLs (every partition): the oldest thisUpdate, the bytes and the entries (metrics). */
+  summaries(): Promise<{ caId: string; oldestThisUpdate: Date; bytes: number; entries: number }[]>;
 }
 
 /** Audit reports and their content, in parts. */

@@ -71,7 +71,7 @@ describe('the audit chain across two nodes on one PostgreSQL', () => {
     nodes.push(node);
     for (const t0 = Date.now(); ; ) {
       if (!node.running) throw new Error(`${name} exited:\n${node.output}`);
-      if (await fetch(`${node.url}/healthz`).then((r) => r.ok, () => false)) return node;
+      if (await fetch(`${node.url}/readyz`).then((r) => r.ok, () => false)) return node;
       if (Date.now() - t0 > 60_000) throw new Error(`${name} not healthy:\n${node.output}`);
       await new Promise((r) => setTimeout(r, 200));
     }

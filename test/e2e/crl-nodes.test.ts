@@ -50,7 +50,7 @@ class ServiceNode {
     const node = new ServiceNode(name, child, `http://127.0.0.1:${port}`, token, dataDir);
     for (const deadline = Date.now() + 60_000; ; await sleep(100)) {
       if (!node.running) throw new Error(`node ${name} exited before it was healthy:\n${node.output}`);
-      if (await fetch(`${node.url}/healthz`).then((r) => r.status === 200, () => false)) return node;
+      if (await fetch(`${node.url}/readyz`).then((r) => r.status === 200, () => false)) return node;
       if (Date.now() > deadline) throw new Error(`node ${name} not healthy within 60 s:\n${node.output}`);
     }
   }

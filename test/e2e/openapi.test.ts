@@ -99,6 +99,8 @@ describe('the OpenAPI document', () => {
   /** One successful request per operation; an operation without one here fails the next test. */
   const examples: Record<string, () => Promise<ApiResponse>> = {
     Health: () => svc.api('GET', '/healthz'),
+    Ready: () => svc.api('GET', '/readyz'),
+    GetMetrics: () => svc.api('GET', '/metrics'),
     GetOpenApiDocument: () => svc.api('GET', '/openapi.json'),
     GetCrl: () => svc.api('GET', `/crl/${ids.caId}.crl`),
     GetPartitionCrl: () => svc.api('GET', `/crl/${ids.caId}/p0.crl`),

@@ -1,8 +1,8 @@
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { chmod, cp, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -10,121 +10,26 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OpensslPki } from '../pki/openssl.ts';
 import { createTestDatabase } from '../support/service.ts';
 import { freePort } from '../support/net.ts';
+import { buildService, killStarted, REPO, runToExit as runBuildToExit, ServiceProcess as Service } from '../support/process.ts';
 
 /*
  * The service started as a user starts it: compiled as `npm start` compiles it (tsconfig.build.json)
  * and run with node, configured only through the environment (docs/api.md "Bootstrap and configuration").
  */
 
-const REPO = path.resolve(import.meta.dirname, '../..');
-/** This file's own build, inside the repository so that node_modules resolve, out of the way of dist/. */
-const BUILD = path.join(REPO, '.tmp', `startup-build-${randomBytes(4).toString('hex')}`);
-
+let BUILD: string;
+let removeBuild: () => Promise<void>;
 beforeAll(async () => {
-  execFileSync(process.execPath, [path.join(REPO, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', BUILD], { cwd: REPO, stdio: 'pipe' });
-  await cp(path.join(REPO, 'src/db/migrations'), path.join(BUILD, 'src/db/migrations'), { recursive: true });
+  ({ dir: BUILD, remove: removeBuild } = await buildService('startup'));
 }, 120_000);
-afterAll(async () => {
-  await rm(BUILD, { recursive: true, force: true });
-});
-/** ~30 s is plenty on an idle machine; these tests start several services side by side. */
-const HEALTHY_WITHIN_MS = 60_000;
+afterAll(() => removeBuild());
 const LONG = 180_000;
 
-
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
-
-const started: ServiceProcess[] = [];
-
-class ServiceProcess {
-  output = '';
-  readonly exited: Promise<Exit>;
-  private constructor(
-    readonly child: ChildProcess,
-    readonly url: string,
-  ) {
-    child.stdout!.on('data', (c: Buffer) => (this.output += c.toString('utf8')));
-    child.stderr!.on('data', (c: Buffer) => (this.output += c.toString('utf8')));
-    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  }
-
-  /** Spawns the service with only PATH and HOME from our environment, plus `env`. */
-  static async spawn(env: Record<string, string>): Promise<ServiceProcess> {
-    const port = env.PORT ?? String(await freePort());
-    const child = spawn(process.execPath, [path.join(BUILD, 'src/main.js')], {
-      cwd: REPO,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: port, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const p = new ServiceProcess(child, `http://127.0.0.1:${port}`);
-    started.push(p);
-    return p;
-  }
-
-  static async start(env: Record<string, string>): Promise<ServiceProcess> {
-    const p = await ServiceProcess.spawn(env);
-    await p.healthy();
-    return p;
-  }
-
-  get running(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  async healthy(): Promise<void> {
-    const deadline = Date.now() + HEALTHY_WITHIN_MS;
-    for (;;) {
-      if (!this.running) throw new Error(`the service exited (${this.child.exitCode ?? this.child.signalCode}) before it was healthy:\n${this.output}`);
-      const ok = await fetch(`${this.url}/healthz`).then(
-        (r) => r.status === 200,
-        () => false,
-      );
-      if (ok) return;
-      if (Date.now() > deadline) throw new Error(`not healthy within ${HEALTHY_WITHIN_MS} ms:\n${this.output}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-
-  /** Sends `signal` and waits for the exit (SIGKILL after 20 s, which then fails the caller's check). */
-  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<Exit> {
-    if (this.running) {
-      this.child.kill(signal);
-      const t = setTimeout(() => this.child.kill('SIGKILL'), 20_000);
-      const e = await this.exited;
-      clearTimeout(t);
-      return e;
-    }
-    return this.exited;
-  }
-
-  async api(token: string, method: string, p: string, body?: unknown) {
-    const res = await fetch(this.url + p, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    let parsed: any;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      parsed = undefined;
-    }
-    return { status: res.status, text, body: parsed };
-  }
-}
-
-/** Runs the service to its exit without waiting for health: for configurations it must refuse. */
-async function runToExit(env: Record<string, string>): Promise<Exit & { output: string }> {
-  const p = await ServiceProcess.spawn(env);
-  const t = setTimeout(() => p.child.kill('SIGKILL'), 60_000);
-  const e = await p.exited;
-  clearTimeout(t);
-  return { ...e, output: p.output };
-}
+const ServiceProcess = {
+  spawn: (env: Record<string, string>) => Service.spawn(BUILD, env),
+  start: (env: Record<string, string>) => Service.start(BUILD, env),
+};
+const runToExit = (env: Record<string, string>) => runBuildToExit(BUILD, env);
 
 const dirs: string[] = [];
 async function tempDir(prefix: string): Promise<string> {
@@ -143,8 +48,7 @@ async function freshDatabase(): Promise<string> {
 const modeOf = async (p: string) => (await stat(p)).mode & 0o777;
 
 afterAll(async () => {
-  for (const p of started) if (p.running) p.child.kill('SIGKILL');
-  await Promise.all(started.map((p) => p.exited));
+  await killStarted();
   for (const d of databases) await d.drop();
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
@@ -157,7 +61,7 @@ describe.concurrent('the service process', () => {
     let token: string;
     let tokenFile: string;
     let tokenStat: { mtimeMs: number; ino: number };
-    let first: ServiceProcess;
+    let first: Service;
     let issued: { caId: string; serial: string; certificate: string };
     const pki = new OpensslPki();
 

@@ -258,7 +258,7 @@ describe('no secret in the logs of the real process (PostgreSQL, LOG_LEVEL=trace
     const deadline = Date.now() + 45_000;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`the service exited with ${child.exitCode}:\n${output}`);
-      const ok = await fetch(`${url}/healthz`).then((r) => r.ok, () => false);
+      const ok = await fetch(`${url}/readyz`).then((r) => r.ok, () => false);
       if (ok) break;
       if (Date.now() > deadline) throw new Error(`the service did not become healthy:\n${output}`);
       await new Promise((r) => setTimeout(r, 200));

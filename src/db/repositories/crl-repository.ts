@@ -140,5 +140,15 @@ export function crlRepository(q: Queryable, tx: <T>(fn: (t: Queryable) => Promis
       );
       return r.rows[0] && info(r.rows[0]);
     },
+    async summaries() {
+      // octet_length of an EXTERNAL (uncompressed) value reads its size from the TOAST pointer, not the bytes.
+      const r = await q.query<Row>(
+        `SELECT c.ca_id::text AS ca_id, min(c.this_update) AS oldest, sum(c.revoked_count)::float8 AS entries,
+                sum(coalesce(octet_length(c.der), 0) + coalesce((SELECT sum(octet_length(p.bytes)) FROM crl_parts p
+                     WHERE p.ca_id = c.ca_id AND p.partition = c.partition AND p.crl_number = c.crl_number), 0))::float8 AS bytes
+           FROM crls c GROUP BY c.ca_id`,
+      );
+      return r.rows.map((x) => ({ caId: x.ca_id, oldestThisUpdate: new Date(x.oldest), bytes: Number(x.bytes), entries: Number(x.entries) }));
+    },
   };
 }
