@@ -42,7 +42,8 @@ export class ServiceProcess {
   ) {
     child.stdout!.on('data', (c: Buffer) => (this.output += c.toString('utf8')));
     child.stderr!.on('data', (c: Buffer) => (this.output += c.toString('utf8')));
-    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    // 'close', not 'exit': it comes after the last of the process's output has been read.
+    this.exited = new Promise((resolve) => child.once('close', (code, signal) => resolve({ code, signal })));
   }
 
   /**
