@@ -36,7 +36,8 @@ const TITLE: Record<number, string> = {
 /** The status an error kind is answered with (for the OpenAPI document and tests). */
 export const statusOf = (kind: CaErrorKind): number => STATUS[kind];
 
-function sendProblem(res: ServerResponse & { locals: { requestId?: string } }, err: CaError): void {
+/** Renders err as problem+json (with Retry-After when it has one). */
+export function sendProblem(res: ServerResponse & { locals: { requestId?: string } }, err: CaError): void {
   const status = STATUS[err.kind];
   const text = JSON.stringify({
     type: `https://privateca.dev/problems/${err.code}`,

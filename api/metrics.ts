@@ -26,7 +26,7 @@ export class Metrics {
   private readonly keyStoreLatency: Histogram<'store' | 'operation'>;
   private readonly keyStoreErrors: Counter<'store' | 'operation'>;
 
-  constructor(sources?: MetricSources) {
+  constructor(sources: MetricSources) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'privateca_' });
     this.requests = new Counter({ name: 'privateca_http_requests_total', help: 'HTTP requests answered, by route template and status', labelNames: ['method', 'route', 'status'], registers });
@@ -35,7 +35,6 @@ export class Metrics {
     this.revoked = new Counter({ name: 'privateca_certificates_revoked_total', help: 'Certificates revoked, by CA and reason', labelNames: ['ca', 'reason'], registers });
     this.keyStoreLatency = new Histogram({ name: 'privateca_key_store_operation_duration_seconds', help: 'Key store signing latency, by store type', labelNames: ['store', 'operation'], buckets: SECONDS, registers });
     this.keyStoreErrors = new Counter({ name: 'privateca_key_store_errors_total', help: 'Key store operations that failed, by store type', labelNames: ['store', 'operation'], registers });
-    if (!sources) return;
     // One query per scrape for the three CRL gauges: the registry reads them side by side, so each
     // awaits the same answer (reused for a second); a database that is down leaves them out.
     let summaries: { at: number; rows: ReturnType<MetricSources['crlSummaries']> } | undefined;

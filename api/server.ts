@@ -1,5 +1,8 @@
 import { Server as NetServer, type Socket } from 'node:net';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { databaseUnavailable } from '../src/domain/ca-error.ts';
+import { sendProblem } from './errors.ts';
+import { sendJson, type Res } from './http.ts';
 
 export type Listener = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -12,7 +15,6 @@ export interface HttpSettings {
 
 /** The service's HTTP server: what answers can be swapped (starting → serving), and it drains on shutdown. */
 export interface ServiceServer {
-  readonly server: Server;
   /** Whether drain() has begun: readyz answers 503 from then on. */
   readonly draining: boolean;
   /** Replaces the request listener (the starting listener until the node is composed). */
@@ -69,7 +71,6 @@ export function listen(settings: HttpSettings, host: string, port: number, first
     s.once('close', () => connections.delete(s));
   });
   const self: ServiceServer = {
-    server,
     get draining() {
       return draining;
     },
@@ -102,29 +103,15 @@ export function listen(settings: HttpSettings, host: string, port: number, first
 
 /**
  * What answers while the node waits for its database at start: liveness yes, readiness no, and
- * every other request 503 database_unavailable with Retry-After.
+ * every other request 503 database_unavailable with Retry-After, as errors.ts renders it.
  */
-export function startingListener(retryAfterSeconds: number): Listener {
+export function startingListener(): Listener {
   return (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
-    if (path === '/healthz') return json(res, 200, { status: 'ok' });
-    if (path === '/readyz') return json(res, 503, { status: 'not_ready', notReady: ['database'], checks: { database: { ready: false, reason: 'waiting for the database' } } });
-    res.setHeader('Retry-After', String(retryAfterSeconds));
-    json(res, 503, {
-      type: 'https://privateca.dev/problems/database_unavailable',
-      title: 'Service Unavailable',
-      status: 503,
-      detail: 'the service is starting and waits for its database; retry shortly',
-      code: 'database_unavailable',
-    }, 'application/problem+json; charset=utf-8');
+    res.setHeader('Cache-Control', 'no-store');
+    if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    if (path === '/readyz') return sendJson(res, 503, { status: 'not_ready', notReady: ['database'], checks: { database: { ready: false, reason: 'waiting for the database' } } });
+    (res as Res).locals = {} as Res['locals'];
+    sendProblem(res as Res, databaseUnavailable());
   };
-}
-
-function json(res: ServerResponse, status: number, body: object, type = 'application/json; charset=utf-8'): void {
-  const text = JSON.stringify(body);
-  res.statusCode = status;
-  res.setHeader('Content-Type', type);
-  res.setHeader('Content-Length', Buffer.byteLength(text));
-  res.setHeader('Cache-Control', 'no-store');
-  res.end(text);
 }

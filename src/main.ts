@@ -10,7 +10,7 @@ import { createApp, createRequestListener, routes } from '../api/app.ts';
 import { aggregateWorkerMetrics, clusterMetricsText, Metrics } from '../api/metrics.ts';
 import { listen, probePort, startingListener, type ServiceServer } from '../api/server.ts';
 import { instrumentKeyStore } from '../hsm-adapters/instrumented.ts';
-import { DATABASE_RETRY_AFTER_S, isDatabaseUnavailable } from './domain/ca-error.ts';
+import { isDatabaseUnavailable } from './domain/ca-error.ts';
 import { readiness } from './services/readiness.ts';
 import type { Route } from '../api/route.ts';
 import { Authorizer } from '../api/authorization.ts';
@@ -30,6 +30,7 @@ import { createPgDb } from './db/pg-driver.ts';
 import { createPgliteDb } from './db/pglite-driver.ts';
 import { crlPublicationRepository } from './db/repositories/crl-publication-repository.ts';
 import { createRepos } from './db/repositories/index.ts';
+import type { Repos } from './ports/repositories.ts';
 import type { CrlPublisher } from './ports/crl-publisher.ts';
 import { systemClock, type Clock } from './ports/clock.ts';
 import { SYSTEM_ACTOR } from './services/actor.ts';
@@ -146,7 +147,7 @@ export async function compose(options: {
   const { db, config, logger } = options;
   const clock = options.clock ?? systemClock;
   const repos = createRepos(db);
-  const metrics = options.metrics ?? new Metrics({ crlSummaries: () => repos.crls.summaries(), unsealedAuditEvents: () => repos.audit.countUnsealed(), poolStats: db.poolStats });
+  const metrics = options.metrics ?? new Metrics(metricSources(db, repos));
   const stores = [];
   for (const { descriptor, settings } of config.keyStores) {
     const store = await descriptor.create(settings, { softwareKeys: repos.softwareKeys, clock });
@@ -291,6 +292,13 @@ export async function compose(options: {
   };
 }
 
+/** What the metrics read from the database at scrape time. */
+const metricSources = (db: Db, repos: Pick<Repos, 'crls' | 'audit'>) => ({
+  crlSummaries: () => repos.crls.summaries(),
+  unsealedAuditEvents: () => repos.audit.countUnsealed(),
+  poolStats: db.poolStats,
+});
+
 /** Worker restarts: at most this many crashes in CRASH_WINDOW_MS before the node gives up. */
 const MAX_CRASHES = 5;
 const CRASH_WINDOW_MS = 60_000;
@@ -328,21 +336,13 @@ async function firstContact(db: Db): Promise<unknown> {
 
 /**
  * Runs one node: HTTP on config.port, and the hourly purge of CAs past their restore window. It
- * listens first (liveness yes, readiness no), then waits for its database, prepares it when `prepare`
- * says so (or waits for the cluster's primary to have), and serves. SIGTERM and SIGINT, once or
- * twice, from a terminal, systemd or the primary, shut it down gracefully (shutdown()).
+ * opens its database (waiting for it, and listening meanwhile, when it is down), prepares it when
+ * `prepare` says so (or waits for the cluster's primary to have), and serves. SIGTERM and SIGINT,
+ * once or twice, from a terminal, systemd or the primary, shut it down gracefully (stopNode()).
  */
 async function runNode(config: Config, logger: Logger, prepare: true | Promise<void>): Promise<void> {
   // Key stores first: a missing or unreadable KEK must stop the start before anything is written.
   if (prepare === true) await checkKeyStores(config);
-  // Made before anything else, so that the primary can read this worker's metrics from the start.
-  let repos: ReturnType<typeof createRepos> | undefined;
-  const metrics = new Metrics({
-    crlSummaries: () => repos!.crls.summaries(),
-    unsealedAuditEvents: () => repos!.audit.countUnsealed(),
-    poolStats: config.databaseUrl ? () => db?.poolStats?.() ?? { total: 0, idle: 0, waiting: 0 } : undefined,
-  });
-  const metricsText = cluster.isWorker ? clusterMetricsText(metrics) : undefined;
   // A port in use ends a single-process start before anything else (a cluster's primary checks it).
   if (prepare === true) await probePort(config.host, config.port);
   let http: ServiceServer | undefined;
@@ -380,16 +380,19 @@ async function runNode(config: Config, logger: Logger, prepare: true | Promise<v
   }
 
   db = await openDatabase(config, Math.max(2, Math.ceil(config.dbPoolSize / config.workers)), logger);
+  // Made before the wait for the database, so that the primary can read this worker's metrics meanwhile.
+  const repos = createRepos(db);
+  const metrics = new Metrics(metricSources(db, repos));
+  const metricsText = cluster.isWorker ? clusterMetricsText(metrics) : undefined;
   // With the database down, listen at once (liveness yes, readiness no, the API 503) and wait for it;
   // otherwise listen only once the node serves, so that a (re)starting worker takes no requests.
   if (await firstContact(db)) {
-    http = await listen(config.http, config.host, config.port, startingListener(DATABASE_RETRY_AFTER_S));
+    http = await listen(config.http, config.host, config.port, startingListener());
     await untilDatabaseAnswers(db, logger);
   }
   if (prepare === true) await prepareDatabase(db, config, logger);
   else await prepare;
   if (stopping) return;
-  repos = createRepos(db);
   node = await compose({ db, config, logger, metrics, metricsText, draining: () => stopping !== undefined });
   if (http) http.serve(node.listener);
   else http = await listen(config.http, config.host, config.port, node.listener);
@@ -485,13 +488,12 @@ async function runPrimary(config: Config, logger: Logger): Promise<void> {
   let stopping = false;
   let prepared = false;
   const crashes: number[] = [];
-  const fork = () => cluster.fork();
-  // A worker asks once it listens; those that asked before the database was prepared hear it then.
+  // Each worker asks as it starts; those that asked before the database was prepared hear it then.
   cluster.on('message', (w, m: { type?: string }) => {
     if (m?.type === ASK_PREPARED && prepared) w.send({ type: PREPARED });
   });
   // Workers listen at once (readyz 503 until the database is prepared) when the database is down.
-  if (down) for (let i = 0; i < config.workers; i++) fork();
+  if (down) for (let i = 0; i < config.workers; i++) cluster.fork();
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
@@ -522,14 +524,14 @@ async function runPrimary(config: Config, logger: Logger): Promise<void> {
     }
     const delay = Math.min(30_000, 250 * 2 ** (crashes.length - 1));
     logger.error({ pid: w.process.pid, code, signal, restartInMs: delay }, 'worker exited; starting another');
-    setTimeout(() => stopping || fork(), delay);
+    setTimeout(() => stopping || cluster.fork(), delay);
   });
   if (down) await untilDatabaseAnswers(db, logger);
   await prepareDatabase(db, config, logger);
   await db.close();
   prepared = true;
   if (stopping) return;
-  if (!down) for (let i = 0; i < config.workers; i++) fork();
+  if (!down) for (let i = 0; i < config.workers; i++) cluster.fork();
   else for (const w of Object.values(cluster.workers ?? {})) w?.send({ type: PREPARED });
 }
 

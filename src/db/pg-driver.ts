@@ -12,7 +12,7 @@ const LOST = /^(Connection terminated|timeout exceeded when trying to connect|Cl
  * (connection exception), 57P01-57P03 (the server shutting down, crashed or starting up), 53300 (no
  * connection slot), or pg's messages for a lost connection.
  */
-export function isConnectionLoss(e: unknown): boolean {
+function isConnectionLoss(e: unknown): boolean {
   const code = (e as { code?: unknown } | undefined)?.code;
   if (typeof code === 'string' && (SOCKET_CODES.has(code) || code.startsWith('08') || /^57P0[123]$/.test(code) || code === '53300')) return true;
   return e instanceof Error && LOST.test(e.message);
@@ -46,29 +46,30 @@ export function createPgDb(options: {
   });
   // An idle client that loses its connection emits 'error' on the pool; without a listener that
   // would kill the process. The next query gets a fresh connection.
-  pool.on('error', (e) => failed(e, false));
+  pool.on('error', noteFailure);
   // A connection lost while a request or a job holds it emits 'error' on that client, which the
   // pool does not listen to then: without this, the process would die of it. The query in flight
   // fails on its own (database_unavailable).
-  pool.on('connect', (client) => client.on('error', (e) => failed(e, false)));
+  pool.on('connect', (client) => client.on('error', noteFailure));
 
   // An outage ends with the first answer at least a second after its last failure: while a server
   // shuts down, connections it has not closed yet still answer, and that is not a recovery.
   let down = false;
   let lastFailure = 0;
-  /** Rethrows e, as database_unavailable when it means the database cannot be reached. */
-  function failed(e: unknown, rethrow = true): never {
-    if (isConnectionLoss(e)) {
-      lastFailure = Date.now();
-      if (!down) {
-        down = true;
-        options.onAvailability?.(false, e);
-      }
-      if (rethrow) throw databaseUnavailable(e);
+  /** Whether e means the database cannot be reached; the first such error of an outage is reported. */
+  function noteFailure(e: unknown): boolean {
+    if (!isConnectionLoss(e)) return false;
+    lastFailure = Date.now();
+    if (!down) {
+      down = true;
+      options.onAvailability?.(false, e);
     }
-    if (rethrow) throw e;
-    return undefined as never;
+    return true;
   }
+  /** Rethrows e, as database_unavailable when it means the database cannot be reached. */
+  const failed = (e: unknown): never => {
+    throw noteFailure(e) ? databaseUnavailable(e) : e;
+  };
   const answered = () => {
     if (down && Date.now() - lastFailure >= 1_000) {
       down = false;

@@ -45,7 +45,7 @@ export const invalidState = (detail: string) => new CaError('invalid_state', 'in
 export const unavailable = (code: string, detail: string) => new CaError('unavailable', code, detail);
 
 /** How long a client waits before retrying a request refused for a database outage. */
-export const DATABASE_RETRY_AFTER_S = 2;
+const DATABASE_RETRY_AFTER_S = 2;
 /** The database cannot be reached (stopped, restarting, network): 503 with Retry-After, logged once per outage, not per request. */
 export const databaseUnavailable = (cause?: unknown) =>
   new CaError('unavailable', 'database_unavailable', 'the database cannot be reached; retry shortly', { cause, retryAfter: DATABASE_RETRY_AFTER_S });
