@@ -37,6 +37,7 @@ import { principalRoutes } from './routes/principals.ts';
 import { serviceRoutes } from './routes/service.ts';
 import type { Metrics } from './metrics.ts';
 import type { Readiness } from '../src/services/readiness.ts';
+import type { RateLimiter } from '../src/services/rate-limiter.ts';
 
 export interface AppDeps {
   crls: Pick<CrlRepository, 'latest' | 'latestInfo'>;
@@ -71,6 +72,8 @@ export interface AppDeps {
   metricsText?: () => Promise<string>;
   /** What GET /readyz reports. */
   readiness?: () => Promise<Readiness>;
+  /** Holds principals with a rateLimit to it. */
+  rateLimiter?: RateLimiter;
 }
 
 /** Writes the audit event of a refusal (403, 401 for a real token) before it is answered. */
@@ -115,7 +118,7 @@ export function createApp(deps: AppDeps, all: readonly Route[] = routes(deps)): 
   const open = express.Router();
   mount(open, publicV1);
   app.use(open);
-  app.use('/v1', ...([authenticate(deps.auth), body] as unknown as express.RequestHandler[]));
+  app.use('/v1', ...([authenticate(deps.auth, deps.rateLimiter), body] as unknown as express.RequestHandler[]));
   const router = express.Router();
   mount(router, all.filter((r) => !publicV1.includes(r)));
   app.use(router);

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { invalid, type CaError } from '../src/domain/ca-error.ts';
 import type { AuthService } from '../src/services/auth-service.ts';
+import type { RateLimiter } from '../src/services/rate-limiter.ts';
 import type { CaContexts } from '../src/services/ca-contexts.ts';
 import type { IssuanceService } from '../src/services/issuance-service.ts';
 import type { Authorizer } from './authorization.ts';
@@ -24,6 +25,7 @@ export function issueFastPath(deps: {
   logger: Logger;
   metrics?: Metrics;
   auth: AuthService;
+  rateLimiter?: RateLimiter;
   issuance: IssuanceService;
   contexts: Pick<CaContexts, 'get'>;
   authz: Authorizer;
@@ -41,7 +43,7 @@ export function issueFastPath(deps: {
         }
         next();
       },
-      authenticate(deps.auth),
+      authenticate(deps.auth, deps.rateLimiter),
       body,
       (req, res) => issueCertificate(deps, req, res),
     ],

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { CaError, invalid } from '../src/domain/ca-error.ts';
 import { sourceIp } from './authorization.ts';
 import type { AuthService } from '../src/services/auth-service.ts';
+import type { RateLimiter } from '../src/services/rate-limiter.ts';
 import { pathOf, type Handler, type Req, type Res } from './http.ts';
 import type { Metrics } from './metrics.ts';
 
@@ -118,13 +119,29 @@ export function chain(handlers: Handler[], onError: (err: unknown, req: Req, res
 }
 
 /** Every /v1 route needs a valid bearer token; what the principal may do is each route's to check (authorization.ts). */
-export function authenticate(auth: AuthService): Handler {
+const CA_IN_PATH = /^\/v1\/cas\/([^/?#]+)/;
+
+/**
+ * Authenticates the bearer token, then holds the principal to its rate limit, if it has one (429
+ * rate_limited with Retry-After); a principal without one costs a property check.
+ */
+export function authenticate(auth: AuthService, limiter?: RateLimiter): Handler {
   return async (req, res, next) => {
     const header = req.headers.authorization;
     const m = header ? /^Bearer[ ]+([\x21-\x7e]{1,512})\s*$/i.exec(header) : null;
     const caller = await auth.authenticate(m?.[1]);
     res.locals.caller = caller;
     res.locals.actor = { id: caller.principal.id, name: caller.principal.name, tokenId: caller.tokenId, requestId: res.locals.requestId, sourceIp: sourceIp(req) };
+    const limit = caller.principal.rateLimit;
+    if (limit && limiter) {
+      // Express strips the mount path (/v1) from req.url in this middleware; originalUrl keeps it.
+      const caId = limit.perCa ? CA_IN_PATH.exec((req as Req & { originalUrl?: string }).originalUrl ?? req.url ?? '')?.[1] : undefined;
+      const retryAfter = await limiter.take(caId ? `${caller.principal.id}/${caId}` : caller.principal.id, limit);
+      if (retryAfter !== undefined) {
+        const per = caId ? ' for this CA' : '';
+        throw new CaError('rate_limited', 'rate_limited', `principal ${caller.principal.name} is over its rate limit${per} (${limit.requestsPerSecond} requests a second, ${limit.burst} at once)`, { retryAfter });
+      }
+    }
     next();
   };
 }

@@ -12,6 +12,7 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   409: 'the resource is not in a state that allows this',
   413: 'the body is over 1 MiB',
   415: 'a body that is not application/json',
+  429: "over the principal's rate limit; retry after Retry-After seconds",
   500: 'an internal error; the problem carries only a request id',
   503: 'a dependency (database, key store) is unavailable now; retry',
 };
@@ -21,7 +22,8 @@ export function errorStatuses(r: Route): number[] {
   const out = new Set<number>();
   const hasPathParams = r.path.includes('{');
   if (hasPathParams || r.parameters?.some((p) => p.in === 'query') || r.body) out.add(400);
-  if (!r.public) [400, 401, 403, 413, 415].forEach((s) => out.add(s));
+  // Every authenticated request reads the database (its token) and counts against a rate limit.
+  if (!r.public) [400, 401, 403, 413, 415, 429, 503].forEach((s) => out.add(s));
   if (hasPathParams) out.add(404);
   for (const s of r.errors ?? []) out.add(s);
   out.add(500);

@@ -96,6 +96,7 @@ export function presentPrincipal(p: Principal) {
     status: p.status,
     policies: p.policies,
     tags: p.tags,
+    rateLimit: p.rateLimit,
     createdAt: p.createdAt.toISOString(),
     updatedAt: p.updatedAt.toISOString(),
   };

@@ -136,6 +136,7 @@ export const PrincipalResponse = z.object({
   status: z.enum(['ACTIVE', 'DISABLED']),
   policies: z.array(z.uuid()).describe('ids of the attached policies'),
   tags: z.record(z.string(), z.string()),
+  rateLimit: z.object({ requestsPerSecond: z.number(), burst: z.number().int(), perCa: z.boolean().optional() }).optional(),
   createdAt: time,
   updatedAt: time,
 });

@@ -140,11 +140,20 @@ const PrincipalName = z.string().regex(/^[A-Za-z0-9._@-]{1,64}$/, 'a principal n
 const Description = z.string().max(1024);
 const PolicyRefs = z.array(z.string().min(1).max(128)).max(20).describe('policy ids (or names)');
 
+export const RateLimitSchema = z
+  .strictObject({
+    requestsPerSecond: z.number().positive().max(100_000),
+    burst: z.number().int().min(1).max(1_000_000).optional().describe('requests at once; default: requestsPerSecond rounded up'),
+    perCa: z.boolean().optional().describe('each CA addressed (/v1/cas/{caId}/…) has a bucket of its own'),
+  })
+  .describe('a token bucket across all nodes; over it, 429 rate_limited with Retry-After');
+
 export const CreatePrincipalSchema = z.strictObject({
   name: PrincipalName,
   description: Description.optional(),
   policies: PolicyRefs.optional(),
   tags: Tags.optional(),
+  rateLimit: RateLimitSchema.optional(),
 });
 
 export const UpdatePrincipalSchema = z.strictObject({
@@ -152,6 +161,7 @@ export const UpdatePrincipalSchema = z.strictObject({
   status: z.enum(['ACTIVE', 'DISABLED']).optional(),
   policies: PolicyRefs.optional(),
   tags: Tags.optional(),
+  rateLimit: RateLimitSchema.nullable().optional().describe('null removes the limit'),
 });
 
 export const CreateTokenSchema = z.strictObject({

@@ -12,6 +12,7 @@ import { listen, probePort, startingListener, type ServiceServer } from '../api/
 import { instrumentKeyStore } from '../hsm-adapters/instrumented.ts';
 import { isDatabaseUnavailable } from './domain/ca-error.ts';
 import { readiness } from './services/readiness.ts';
+import { RateLimiter } from './services/rate-limiter.ts';
 import type { Route } from '../api/route.ts';
 import { Authorizer } from '../api/authorization.ts';
 import { CrlScheduler } from '../crl/crl-scheduler.ts';
@@ -251,6 +252,7 @@ export async function compose(options: {
     publicUrl: config.publicUrl,
     keyStoreTypes: config.knownKeyStores.map((d) => d.type),
     metrics,
+    rateLimiter: new RateLimiter(repos.rateBuckets),
     metricsToken: config.metricsToken,
     metricsText: options.metricsText,
     readiness: readiness([

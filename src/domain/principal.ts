@@ -8,8 +8,20 @@ export interface Principal {
   /** Ids of the policies attached. */
   policies: string[];
   tags: Record<string, string>;
+  /** Requests a second across all nodes; absent: no limit. */
+  rateLimit?: RateLimit;
   createdAt: Date;
   updatedAt: Date;
+}
+
+/**
+ * A token bucket: `burst` requests at once, refilled at `requestsPerSecond`. With `perCa`, each CA
+ * the principal addresses (/v1/cas/{caId}/…) has a bucket of its own, and other requests share one.
+ */
+export interface RateLimit {
+  requestsPerSecond: number;
+  burst: number;
+  perCa?: boolean;
 }
 
 export const PRINCIPAL_NAME = /^[A-Za-z0-9._@-]{1,64}$/;

@@ -240,6 +240,15 @@ export interface AuditReportRepository {
   noteS3(id: string, outcome: { key: string } | { error: string }): Promise<void>;
 }
 
+/** Token buckets shared by every node (rate limits). */
+export interface RateBucketRepository {
+  /**
+   * Refills the bucket `key` (created full) at `requestsPerSecond` up to `burst`, and takes up to
+   * `want` whole tokens from it, atomically: how many it took and what is left.
+   */
+  take(key: string, requestsPerSecond: number, burst: number, want: number): Promise<{ granted: number; tokens: number }>;
+}
+
 export interface Repos {
   cas: CaRepository;
   certificates: CertificateRepository;
@@ -251,6 +260,7 @@ export interface Repos {
   policies: PolicyRepository;
   softwareKeys: SoftwareKeyRepository;
   crls: CrlRepository;
+  rateBuckets: RateBucketRepository;
   /** Runs fn with repositories bound to one transaction. */
   tx<T>(fn: (r: Repos) => Promise<T>): Promise<T>;
   /** True when the database answers (for /healthz). */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { conflict, invalid, notFound } from '../domain/ca-error.ts';
 import { ADMINISTRATOR_ACCESS } from '../domain/policy.ts';
-import { MAX_TOKENS_PER_PRINCIPAL, type ApiToken, type Principal } from '../domain/principal.ts';
+import { MAX_TOKENS_PER_PRINCIPAL, type ApiToken, type Principal, type RateLimit } from '../domain/principal.ts';
 import type { Clock } from '../ports/clock.ts';
 import type { Repos } from '../ports/repositories.ts';
 import type { Actor } from './actor.ts';
@@ -15,13 +15,29 @@ export interface CreatePrincipalInput {
   /** Policy ids, or names. */
   policies?: string[];
   tags?: Record<string, string>;
+  rateLimit?: RateLimitInput;
 }
+
+/** A rate limit as the API takes it: burst defaults to a second's worth of requests. */
+export interface RateLimitInput {
+  requestsPerSecond: number;
+  burst?: number;
+  perCa?: boolean;
+}
+
+const rateLimit = (r: RateLimitInput): RateLimit => ({
+  requestsPerSecond: r.requestsPerSecond,
+  burst: r.burst ?? Math.max(1, Math.ceil(r.requestsPerSecond)),
+  ...(r.perCa ? { perCa: true } : {}),
+});
 
 export interface UpdatePrincipalInput {
   description?: string;
   status?: 'ACTIVE' | 'DISABLED';
   policies?: string[];
   tags?: Record<string, string>;
+  /** null removes the limit. */
+  rateLimit?: RateLimitInput | null;
 }
 
 /**
@@ -51,11 +67,12 @@ export class PrincipalService {
           status: 'ACTIVE',
           policies: await resolvePolicies(r.policies, input.policies ?? []),
           tags: input.tags ?? {},
+          ...(input.rateLimit ? { rateLimit: rateLimit(input.rateLimit) } : {}),
           createdAt: now,
           updatedAt: now,
         };
         await r.principals.insert(p);
-        await r.audit.record(auditEvent(actor, 'CreatePrincipal', `principal/${p.id}`, { name: p.name, description: p.description, policies: p.policies, tags: p.tags }, now));
+        await r.audit.record(auditEvent(actor, 'CreatePrincipal', `principal/${p.id}`, { name: p.name, description: p.description, policies: p.policies, tags: p.tags, rateLimit: p.rateLimit }, now));
         return p;
       })
       .catch(uniqueAs(taken));
@@ -87,10 +104,12 @@ export class PrincipalService {
         ...(input.policies ? { policies: await resolvePolicies(r.policies, input.policies) } : {}),
         updatedAt: now,
       };
+      if (input.rateLimit === null) delete next.rateLimit;
+      else if (input.rateLimit) next.rateLimit = rateLimit(input.rateLimit);
       await r.principals.save(next);
       await this.preventLockout(r, now);
       await r.audit.record(
-        auditEvent(actor, 'UpdatePrincipal', `principal/${id}`, { name: p.name, changed: { ...input, ...(input.policies ? { policies: next.policies } : {}) }, previous: { status: p.status, policies: p.policies, tags: p.tags } }, now),
+        auditEvent(actor, 'UpdatePrincipal', `principal/${id}`, { name: p.name, changed: { ...input, ...(input.policies ? { policies: next.policies } : {}) }, previous: { status: p.status, policies: p.policies, tags: p.tags, rateLimit: p.rateLimit } }, now),
       );
       return next;
     });

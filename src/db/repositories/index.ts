@@ -8,6 +8,7 @@ import { auditReportRepository } from './audit-report-repository.ts';
 import { idempotencyRepository } from './idempotency-repository.ts';
 import { policyRepository } from './policy-repository.ts';
 import { principalRepository } from './principal-repository.ts';
+import { rateBucketRepository } from './rate-bucket-repository.ts';
 import { softwareKeyRepository } from './software-key-repository.ts';
 import { tokenRepository } from './token-repository.ts';
 
@@ -20,6 +21,7 @@ function bind(db: Db, q: Queryable, inTx: boolean): Repos {
     auditReports: auditReportRepository(q),
     tokens: tokenRepository(q),
     principals: principalRepository(q),
+    rateBuckets: rateBucketRepository(q),
     policies: policyRepository(q),
     softwareKeys: softwareKeyRepository(q),
     crls: crlRepository(q, inTx ? (fn) => fn(q) : (fn) => db.tx(fn)),

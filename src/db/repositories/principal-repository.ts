@@ -7,7 +7,7 @@ type Row = Record<string, any>;
 /** Advisory lock key of the transactions that could leave no administrator. */
 const ADMINISTRATORS_LOCK = 0x70636104;
 
-const COLUMNS = `p.id, p.name, p.description, p.status, p.tags, p.created_at, p.updated_at,
+const COLUMNS = `p.id, p.name, p.description, p.status, p.tags, p.rate_limit, p.created_at, p.updated_at,
   coalesce((SELECT array_agg(pp.policy_id::text ORDER BY pp.policy_id) FROM principal_policies pp WHERE pp.principal_id = p.id), '{}') AS policies`;
 
 const toPrincipal = (x: Row): Principal => ({
@@ -17,6 +17,7 @@ const toPrincipal = (x: Row): Principal => ({
   status: x.status,
   policies: x.policies,
   tags: x.tags,
+  ...(x.rate_limit ? { rateLimit: x.rate_limit } : {}),
   createdAt: x.created_at,
   updatedAt: x.updated_at,
 });
@@ -30,12 +31,13 @@ export function principalRepository(q: Queryable): PrincipalRepository {
   };
   return {
     async insert(p) {
-      await q.query('INSERT INTO principals (id, name, description, status, tags, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
+      await q.query('INSERT INTO principals (id, name, description, status, tags, rate_limit, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [
         p.id,
         p.name,
         p.description ?? null,
         p.status,
         JSON.stringify(p.tags),
+        p.rateLimit ? JSON.stringify(p.rateLimit) : null,
         p.createdAt,
         p.updatedAt,
       ]);
@@ -54,12 +56,13 @@ export function principalRepository(q: Queryable): PrincipalRepository {
       return r.rows.map(toPrincipal);
     },
     async save(p) {
-      await q.query('UPDATE principals SET description = $2, status = $3, tags = $4, updated_at = $5 WHERE id = $1', [
+      await q.query('UPDATE principals SET description = $2, status = $3, tags = $4, updated_at = $5, rate_limit = $6 WHERE id = $1', [
         p.id,
         p.description ?? null,
         p.status,
         JSON.stringify(p.tags),
         p.updatedAt,
+        p.rateLimit ? JSON.stringify(p.rateLimit) : null,
       ]);
       await attach(p);
     },

@@ -22,7 +22,7 @@ const TOKEN_COLUMNS = 'id, principal_id, description, created_at, expires_at, la
 // principal's policies, documents included (they are compiled once per change, by updated_at).
 const FIND_CREDENTIAL = `
 SELECT t.id, t.principal_id, t.description, t.created_at, t.expires_at, t.last_used_at, t.deleted_at,
-       p.name AS p_name, p.description AS p_description, p.status AS p_status, p.tags AS p_tags,
+       p.name AS p_name, p.description AS p_description, p.status AS p_status, p.tags AS p_tags, p.rate_limit AS p_rate_limit,
        p.created_at AS p_created_at, p.updated_at AS p_updated_at, p.deleted_at AS p_deleted_at,
        coalesce((SELECT json_agg(json_build_object('id', pol.id, 'name', pol.name, 'document', pol.document,
                                                    'builtIn', pol.built_in, 'updatedAt', pol.updated_at, 'createdAt', pol.created_at)
@@ -57,6 +57,7 @@ export function tokenRepository(q: Queryable): TokenRepository {
           description: opt(x.p_description),
           status: x.p_status,
           tags: x.p_tags,
+          ...(x.p_rate_limit ? { rateLimit: x.p_rate_limit } : {}),
           policies: policies.map((p) => p.id),
           createdAt: x.p_created_at,
           updatedAt: x.p_updated_at,
