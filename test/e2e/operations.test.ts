@@ -288,6 +288,37 @@ describe.concurrent('operations', () => {
   );
 
   it(
+    'fail/started with a PKCS#11 module that has no such token: it serves, readyz is 503 naming keyStore:pkcs11 with the reason',
+    async () => {
+      const hsm: SoftHsm = await createSoftHsm('ops-present');
+      cleanups.push(() => hsm.cleanup());
+      const t = token();
+      const p = await ServiceProcess.spawn(build.dir, {
+        DATABASE_URL: await freshDatabase(),
+        PRIVATECA_WORKERS: '1',
+        PRIVATECA_DATA_DIR: await dataDir(),
+        PRIVATECA_BOOTSTRAP_TOKEN: t,
+        LOG_LEVEL: 'warn',
+        ...hsm.env,
+        PRIVATECA_PKCS11_TOKEN_LABEL: 'no-such-token',
+      });
+      let status = 0;
+      let body: any;
+      for (const deadline = Date.now() + 60_000; status !== 503 && Date.now() < deadline; await sleep(200)) {
+        const r = await fetch(`${p.url}/readyz`).catch(() => undefined);
+        status = r?.status ?? 0;
+        body = r && (await r.json());
+      }
+      expect(status, p.output).toBe(503);
+      expect(body.notReady).toEqual(['keyStore:pkcs11']);
+      expect(body.checks['keyStore:pkcs11'].reason).toContain('no-such-token');
+      expect((await p.api(t, 'GET', '/v1/cas')).status).toBe(200);
+      expect(await p.stop()).toEqual({ code: 0, signal: null });
+    },
+    LONG,
+  );
+
+  it(
     'ok/metrics of both workers, parsed by a Prometheus text parser: requests by route and status, issued and revoked per CA, issuance and signing latency, CRL age and size, pool, unsealed audit events; PRIVATECA_METRICS_TOKEN guards them',
     async () => {
       const metricsToken = 'metrics-' + randomBytes(12).toString('hex');
