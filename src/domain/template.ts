@@ -32,10 +32,16 @@ export interface Template {
   ocspNoCheck: boolean;
 }
 
+/**
+ * End-entity key usage (RFC 5280 4.2.1.12, CA/B BR 7.1.2.7.11): digitalSignature for every key;
+ * keyEncipherment too for RSA server-only certificates (TLS RSA key transport). clientAuth allows
+ * only digitalSignature and/or keyAgreement, so an RSA certificate that may authenticate clients
+ * has digitalSignature alone (zlint e_key_usage_and_extended_key_usage_inconsistent).
+ */
 const endEntity = (name: string, eku: string[]): Template => ({
   name,
   ca: false,
-  keyUsage: { rsa: ['digitalSignature', 'keyEncipherment'], ec: ['digitalSignature'] },
+  keyUsage: { rsa: eku.includes(EKU.clientAuth) ? ['digitalSignature'] : ['digitalSignature', 'keyEncipherment'], ec: ['digitalSignature'] },
   extendedKeyUsage: eku,
   ocspNoCheck: false,
 });

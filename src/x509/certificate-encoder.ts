@@ -122,7 +122,9 @@ export function prepareProfile(issuer: IssuerContext, template: Template, keyFam
   exts.push(skiExt.subarray(0, skiExt.length - 20));
 
   const tail: Uint8Array[] = [];
-  if (issuer.crlDpExtDer.length > 0) tail.push(issuer.crlDpExtDer);
+  // A certificate with id-pkix-ocsp-nocheck is never checked for revocation: it carries no CRL
+  // Distribution Point (CA/B BR 7.1.2.8).
+  if (issuer.crlDpExtDer.length > 0 && !template.ocspNoCheck) tail.push(issuer.crlDpExtDer);
   if (template.ocspNoCheck) tail.push(ocspNoCheckExtension());
 
   return {

@@ -78,10 +78,12 @@ interface TemplateExpectation {
 
 const SERVER_AUTH = 'TLS Web Server Authentication';
 const CLIENT_AUTH = 'TLS Web Client Authentication';
+// RFC 5280 4.2.1.12: with clientAuth, only digitalSignature and/or keyAgreement; keyEncipherment
+// (RSA key transport) only for server-only certificates.
 const endEntity = (eku: string[]): TemplateExpectation => ({
   ca: false,
   keyUsageEc: ['Digital Signature'],
-  keyUsageRsa: ['Digital Signature', 'Key Encipherment'],
+  keyUsageRsa: eku.includes(CLIENT_AUTH) ? ['Digital Signature'] : ['Digital Signature', 'Key Encipherment'],
   extendedKeyUsage: eku,
   ocspNoCheck: false,
 });

@@ -132,6 +132,21 @@ function issue(ca: Pick<TestCa, 'signing' | 'privateKey' | 'ctx'>, template: Tem
   return { der, leaf, tbs };
 }
 
+/**
+ * What RFC 5280 4.2.1.12 and the CA/B profiles want, written out rather than read from the templates:
+ * with clientAuth only digitalSignature (and/or keyAgreement); keyEncipherment only for RSA
+ * server-only certificates; CAs keyCertSign and cRLSign (and digitalSignature, for OCSP and others).
+ */
+const CA_KU: KeyUsageName[] = ['digitalSignature', 'keyCertSign', 'cRLSign'];
+const EXPECTED_KEY_USAGE: Record<string, Record<'EC' | 'RSA', KeyUsageName[]>> = {
+  'EndEntityCertificate/V1': { RSA: ['digitalSignature'], EC: ['digitalSignature'] },
+  'EndEntityServerAuthCertificate/V1': { RSA: ['digitalSignature', 'keyEncipherment'], EC: ['digitalSignature'] },
+  'EndEntityClientAuthCertificate/V1': { RSA: ['digitalSignature'], EC: ['digitalSignature'] },
+  'CodeSigningCertificate/V1': { RSA: ['digitalSignature'], EC: ['digitalSignature'] },
+  'OCSPSigningCertificate/V1': { RSA: ['digitalSignature'], EC: ['digitalSignature'] },
+  ...Object.fromEntries([0, 1, 2, 3].map((n) => [`SubordinateCACertificate_PathLen${n}/V1`, { RSA: CA_KU, EC: CA_KU }])),
+};
+
 const KU_FLAGS: Record<KeyUsageName, number> = {
   digitalSignature: x509.KeyUsageFlags.digitalSignature,
   nonRepudiation: x509.KeyUsageFlags.nonRepudiation,
@@ -183,8 +198,7 @@ async function checkCertificate(ca: TestCa, template: Template, family: 'EC' | '
     '2.5.29.14',
     '2.5.29.35',
     '2.5.29.17',
-    '2.5.29.31',
-    ...(template.ocspNoCheck ? ['1.3.6.1.5.5.7.48.1.5'] : []),
+    ...(template.ocspNoCheck ? ['1.3.6.1.5.5.7.48.1.5'] : ['2.5.29.31']),
   ];
   expect(cert.extensions.map((e) => e.type)).toEqual(expectedOids);
   const critical = Object.fromEntries(cert.extensions.map((e) => [e.type, e.critical]));
@@ -195,8 +209,7 @@ async function checkCertificate(ca: TestCa, template: Template, family: 'EC' | '
   expect(bc.pathLength).toBe(template.ca ? template.pathLen : undefined);
 
   const ku = cert.getExtension(x509.KeyUsagesExtension)!;
-  const kuNames = family === 'RSA' ? template.keyUsage.rsa : template.keyUsage.ec;
-  expect(ku.usages).toBe(kuNames.reduce((acc, n) => acc | KU_FLAGS[n], 0));
+  expect(ku.usages).toBe(EXPECTED_KEY_USAGE[template.name]![family].reduce((acc, n) => acc | KU_FLAGS[n], 0));
 
   if (template.extendedKeyUsage.length > 0) {
     expect(cert.getExtension(x509.ExtendedKeyUsageExtension)!.usages).toEqual(template.extendedKeyUsage);
@@ -213,9 +226,12 @@ async function checkCertificate(ca: TestCa, template: Template, family: 'EC' | '
   const sans = cert.getExtension(x509.SubjectAlternativeNameExtension)!;
   expect(sans.names.items.map((n) => ({ type: n.type === 'url' ? 'uri' : n.type, value: n.value }))).toEqual(SANS);
 
-  const crl = cert.getExtension(x509.CRLDistributionPointsExtension)!;
-  expect(crl.distributionPoints).toHaveLength(1);
-  expect(crl.distributionPoints[0].distributionPoint!.fullName!.map((g) => g.uniformResourceIdentifier)).toEqual([CRL_URL]);
+  const crl = cert.getExtension(x509.CRLDistributionPointsExtension);
+  if (template.ocspNoCheck) expect(crl).toBeNull();
+  else {
+    expect(crl!.distributionPoints).toHaveLength(1);
+    expect(crl!.distributionPoints[0].distributionPoint!.fullName!.map((g) => g.uniformResourceIdentifier)).toEqual([CRL_URL]);
+  }
 
   if (template.ocspNoCheck) expect(hex(cert.getExtension('1.3.6.1.5.5.7.48.1.5')!.value)).toBe('0500');
 
@@ -230,6 +246,14 @@ async function checkCertificate(ca: TestCa, template: Template, family: 'EC' | '
   if (template.extendedKeyUsage.includes(EKU.clientAuth)) {
     expect(openssl('verify', '-x509_strict', '-purpose', 'sslclient', '-CAfile', ca.pem, leafFile).trim()).toBe(`${leafFile}: OK`);
   }
+  if (template.extendedKeyUsage.includes(EKU.ocspSigning)) {
+    expect(openssl('verify', '-x509_strict', '-purpose', 'ocsphelper', '-CAfile', ca.pem, leafFile).trim()).toBe(`${leafFile}: OK`);
+  }
+  // openssl's own reading of what each purpose allows.
+  const purposes = openssl('x509', '-in', leafFile, '-noout', '-purpose');
+  for (const [eku, line] of [[EKU.serverAuth, 'SSL server : Yes'], [EKU.clientAuth, 'SSL client : Yes'], [EKU.ocspSigning, 'OCSP helper : Yes']] as const) {
+    if (template.extendedKeyUsage.includes(eku)) expect(purposes, purposes).toContain(line);
+  }
   const text = openssl('x509', '-in', leafFile, '-noout', '-text');
   expect(text).toContain('Version: 3 (0x2)');
   expect(text).toContain(template.ca ? `CA:TRUE, pathlen:${template.pathLen}` : 'CA:FALSE');
@@ -239,7 +263,8 @@ async function checkCertificate(ca: TestCa, template: Template, family: 'EC' | '
   if (template.extendedKeyUsage.includes(EKU.clientAuth)) expect(text).toContain('TLS Web Client Authentication');
   if (template.extendedKeyUsage.includes(EKU.codeSigning)) expect(text).toContain('Code Signing');
   if (template.ocspNoCheck) expect(text).toContain('OCSP No Check');
-  expect(text).toContain(`URI:${CRL_URL}`);
+  if (template.ocspNoCheck) expect(text).not.toContain('CRL Distribution Points');
+  else expect(text).toContain(`URI:${CRL_URL}`);
   expect(text).toContain('DNS:leaf.example, DNS:*.leaf.example, IP Address:10.1.2.3, IP Address:2001:DB8:0:0:0:0:0:5, email:ops@leaf.example, URI:spiffe://leaf.example/ns/x');
   expect(text).toMatch(/X509v3 Subject Alternative Name: \n/);
   return cert;
