@@ -28,6 +28,8 @@ import { mount, type Route } from './route.ts';
 import { caRoutes } from './routes/cas.ts';
 import { certificateRoutes } from './routes/certificates.ts';
 import { crlAdminRoutes, crlPublicRoutes } from './routes/crl.ts';
+import { ocspFastPath, ocspRoutes } from './routes/ocsp.ts';
+import type { OcspResponder } from '../ocsp/ocsp-responder.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { auditReportRoutes } from './routes/audit-reports.ts';
 import type { AuditReportService } from '../src/services/audit/report-service.ts';
@@ -60,6 +62,8 @@ export interface AppDeps {
   reports: AuditReportService;
   /** The CA row as the database has it now (authorization's ResourceTag keys). */
   findCa: (id: string) => Promise<Ca | undefined>;
+  /** Answers OCSP requests (POST /ocsp/{caId}, GET /ocsp/{caId}/{request}). */
+  ocsp: OcspResponder;
   /** Where clients reach the service (CRL URLs of CAs without a baseUrl). */
   publicUrl: string;
   /** The key store types the API accepts (hsm-adapters/index.ts). */
@@ -90,6 +94,7 @@ export function routes(deps: AppDeps): Route[] {
   const all: Route[] = [
     ...serviceRoutes({ ...deps, openApi: () => (doc ??= openApiDocument(all)) }),
     ...crlPublicRoutes(deps),
+    ...ocspRoutes(deps),
     // Certificates first: issuance is the hot path.
     ...certificateRoutes(deps),
     ...crlAdminRoutes({ ...deps, updater: deps.crlUpdater, publications: deps.crlPublications }),
@@ -129,11 +134,12 @@ export function createApp(deps: AppDeps, all: readonly Route[] = routes(deps)): 
 }
 
 /**
- * The service's request listener: issuance through the fast path, everything else through Express.
+ * The service's request listener: issuance and OCSP through their fast paths, everything else through Express.
  */
 export function createRequestListener(deps: AppDeps, app: Express = createApp(deps)): (req: IncomingMessage, res: ServerResponse) => void {
   const fast = issueFastPath({ ...deps, onRefusal: recordRefusal(deps) });
+  const ocsp = ocspFastPath(deps);
   return (req, res) => {
-    if (!fast(req, res)) app(req, res);
+    if (!fast(req, res) && !ocsp(req, res)) app(req, res);
   };
 }

@@ -25,6 +25,8 @@ export class Metrics {
   private readonly revoked: Counter<'ca' | 'reason'>;
   private readonly keyStoreLatency: Histogram<'store' | 'operation'>;
   private readonly keyStoreErrors: Counter<'store' | 'operation'>;
+  private readonly ocspAnswers: Counter<'status' | 'cached'>;
+  #ocspCache?: () => { entries: number; bytes: number };
 
   constructor(sources: MetricSources) {
     const registers = [this.registry];
@@ -34,6 +36,20 @@ export class Metrics {
     this.issued = new Counter({ name: 'privateca_certificates_issued_total', help: 'Certificates issued, by CA', labelNames: ['ca'], registers });
     this.revoked = new Counter({ name: 'privateca_certificates_revoked_total', help: 'Certificates revoked, by CA and reason', labelNames: ['ca', 'reason'], registers });
     this.keyStoreLatency = new Histogram({ name: 'privateca_key_store_operation_duration_seconds', help: 'Key store signing latency, by store type', labelNames: ['store', 'operation'], buckets: SECONDS, registers });
+    this.ocspAnswers = new Counter({ name: 'privateca_ocsp_responses_total', help: 'OCSP answers, by certificate status (of the first certificate asked) or OCSP error status, and whether a pre-signed answer was reused', labelNames: ['status', 'cached'], registers });
+    const cacheStats = () => this.#ocspCache?.();
+    const cacheGauge = (name: string, help: string, pick: (s: { entries: number; bytes: number }) => number) =>
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          const stats = cacheStats();
+          if (stats) this.set(pick(stats));
+        },
+      });
+    cacheGauge('privateca_ocsp_cache_entries', 'Pre-signed OCSP answers kept', (s) => s.entries);
+    cacheGauge('privateca_ocsp_cache_bytes', 'Memory the pre-signed OCSP answers take (estimated)', (s) => s.bytes);
     this.keyStoreErrors = new Counter({ name: 'privateca_key_store_errors_total', help: 'Key store operations that failed, by store type', labelNames: ['store', 'operation'], registers });
     // One query per scrape for the three CRL gauges: the registry reads them side by side, so each
     // awaits the same answer (reused for a second); a database that is down leaves them out.
@@ -112,6 +128,16 @@ export class Metrics {
   keyStoreOperation(store: string, operation: string, seconds: number, ok: boolean): void {
     this.keyStoreLatency.observe({ store, operation }, seconds);
     if (!ok) this.keyStoreErrors.inc({ store, operation });
+  }
+
+  /** One OCSP answer given. */
+  ocspAnswer(status: string, cached: boolean): void {
+    this.ocspAnswers.inc({ status, cached: cached ? 'true' : 'false' });
+  }
+
+  /** Where the OCSP cache gauges read from. */
+  watchOcspCache(stats: () => { entries: number; bytes: number }): void {
+    this.#ocspCache = stats;
   }
 
   text(): Promise<string> {

@@ -30,6 +30,13 @@ export const CrlSettings = z.object({
   partitioned: z.boolean(),
 });
 
+export const OcspSettings = z.object({
+  enabled: z.boolean(),
+  baseUrl: z.string().optional(),
+  validityHours: z.number().int(),
+  responderKeyStore: z.enum(['software', 'ca']),
+});
+
 export const CaResponse = z.object({
   id: z.uuid(),
   type: z.enum(['ROOT', 'SUBORDINATE']),
@@ -45,7 +52,7 @@ export const CaResponse = z.object({
   serial: serial.optional(),
   notBefore: time.optional(),
   notAfter: time.optional(),
-  revocation: z.object({ crl: CrlSettings }),
+  revocation: z.object({ crl: CrlSettings, ocsp: OcspSettings }),
   tags: z.record(z.string(), z.string()),
   createdAt: time,
   updatedAt: time,

@@ -42,7 +42,15 @@ export const CrlSchema = z.strictObject({
   partitioned: z.boolean().optional(),
 });
 
-export const RevocationSchema = z.strictObject({ crl: CrlSchema.optional() });
+export const OcspSchema = z.strictObject({
+  enabled: z.boolean(),
+  baseUrl: BaseUrl.optional(),
+  // RFC 5019 / CA/B BR 4.9.10: an OCSP answer is valid for at most 10 days.
+  validityHours: z.number().int().min(1).max(240).optional(),
+  responderKeyStore: z.enum(['software', 'ca']).optional().describe("where the responder's key is made: the software key store (default) or the CA's own"),
+});
+
+export const RevocationSchema = z.strictObject({ crl: CrlSchema.optional(), ocsp: OcspSchema.optional() });
 
 /**
  * Tag keys as AWS allows them (letters, digits, spaces and _.:/=+-@, up to 128), never one that a
@@ -70,7 +78,7 @@ export const createCaSchema = (keyStoreTypes: readonly string[]) =>
 
 export const PatchCaSchema = z.strictObject({
   status: z.enum(['ACTIVE', 'DISABLED']).optional(),
-  revocation: z.strictObject({ crl: CrlSchema.partial().optional() }).optional(),
+  revocation: z.strictObject({ crl: CrlSchema.partial().optional(), ocsp: OcspSchema.partial().optional() }).optional(),
   tags: Tags.optional(),
 });
 

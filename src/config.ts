@@ -44,6 +44,8 @@ export interface Config {
   http: { headersTimeout: number; requestTimeout: number; keepAliveTimeout: number; maxConnections: number };
   /** How long a shutdown waits for requests in flight before it cuts their connections (PRIVATECA_SHUTDOWN_TIMEOUT_MS). */
   shutdownTimeoutMs: number;
+  /** Memory for pre-signed OCSP answers, in bytes (PRIVATECA_OCSP_CACHE_MB; 0 signs every answer afresh). */
+  ocspCacheBytes: number;
   /** How long a request waits for a database connection before it is answered 503 (PRIVATECA_DB_CONNECT_TIMEOUT_MS). */
   dbConnectTimeoutMs: number;
   /** When set, GET /metrics needs it as a bearer token (PRIVATECA_METRICS_TOKEN). */
@@ -169,6 +171,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, knownKeyStores: readonly KeyS
     dbPoolSize: int(env, 'PRIVATECA_DB_POOL', 16, 1, 200),
     http,
     shutdownTimeoutMs: int(env, 'PRIVATECA_SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    ocspCacheBytes: int(env, 'PRIVATECA_OCSP_CACHE_MB', 128, 0, 65_536) * 1024 * 1024,
     dbConnectTimeoutMs: int(env, 'PRIVATECA_DB_CONNECT_TIMEOUT_MS', 5_000, 100, 600_000),
     metricsToken,
   };

@@ -31,7 +31,7 @@ import { createPgDb } from './db/pg-driver.ts';
 import { createPgliteDb } from './db/pglite-driver.ts';
 import { crlPublicationRepository } from './db/repositories/crl-publication-repository.ts';
 import { createRepos } from './db/repositories/index.ts';
-import type { Repos } from './ports/repositories.ts';
+import { REVOCATION_CHANNEL, type Repos } from './ports/repositories.ts';
 import type { CrlPublisher } from './ports/crl-publisher.ts';
 import { systemClock, type Clock } from './ports/clock.ts';
 import { SYSTEM_ACTOR } from './services/actor.ts';
@@ -50,6 +50,8 @@ import { PolicyService } from './services/policy-service.ts';
 import { PrincipalService } from './services/principal-service.ts';
 import { IssuanceService } from './services/issuance-service.ts';
 import { RevocationService } from './services/revocation-service.ts';
+import { OcspResponder } from '../ocsp/ocsp-responder.ts';
+import { ResponderCertificates } from '../ocsp/responder-certificates.ts';
 
 const BOOTSTRAP_LOCK = 0x70636102;
 const PURGE_LOCK = 0x70636103;
@@ -186,22 +188,52 @@ export async function compose(options: {
   const logFailure = (message: string, level: 'warn' | 'error' = 'error') => (e: unknown) => {
     if (!isDatabaseUnavailable(e)) logger[level]({ err: e }, message);
   };
+  // A CA that changed (disabled, deleted, OCSP settings, a new certificate): its answers are made afresh.
+  const ocspChanged = (caId: string) => {
+    responders.forget(caId);
+    ocsp.reset(caId);
+  };
   const watcher = new CaWatcher({ cas: repos.cas, onError: logFailure('reading CA changes made on other nodes failed', 'warn') });
   cas.onChange((ca) => {
     watcher.noteLocal(ca);
     contexts.invalidate(ca.id);
+    ocspChanged(ca.id);
     crlScheduler.caChanged(ca);
   });
   // Changes made on other nodes: status, tags (ResourceTag conditions), CRL settings.
   watcher.onChange((ca) => {
     contexts.invalidate(ca.id);
+    ocspChanged(ca.id);
     crlScheduler.caChanged(ca, { publishNow: false });
   });
   watcher.onRemoved((id) => {
     contexts.invalidate(id);
+    ocspChanged(id);
     crlScheduler.removed(id);
   });
+  const responders = new ResponderCertificates({ repos, keyStores, issuance, lock: advisoryJobLock(db), clock, logger });
+  // Revocations made on other nodes (PostgreSQL NOTIFY at their commit); PGlite has only this process.
+  const revocationFeed = await db.listen?.(REVOCATION_CHANNEL, {
+    onMessage: (payload) => {
+      const [caId, serial] = payload.split(':');
+      if (caId && serial) ocsp.revoked(caId, serial);
+    },
+    onReset: () => ocsp.reset(),
+  });
+  const ocsp = new OcspResponder({
+    contexts,
+    certificates: repos.certificates,
+    responders,
+    clock,
+    logger,
+    cacheBytes: config.ocspCacheBytes,
+    ...(revocationFeed ? { feedUp: () => revocationFeed.listening() } : {}),
+  });
+  responders.onChange((caId) => ocsp.reset(caId));
+  metrics.watchOcspCache(() => ({ entries: ocsp.cache.size, bytes: ocsp.cache.bytes }));
   revocation.onRevoked((caId, cert) => {
+    // Before the revoke's 200 is sent: this node never answers good for it again.
+    ocsp.revoked(caId, cert.serial);
     metrics.certificateRevoked(caId, cert.revocationReason ?? 'unspecified');
     crlScheduler.revoked(caId);
   });
@@ -249,6 +281,7 @@ export async function compose(options: {
     crls: repos.crls,
     crlUpdater,
     crlPublications,
+    ocsp,
     publicUrl: config.publicUrl,
     keyStoreTypes: config.knownKeyStores.map((d) => d.type),
     metrics,
@@ -280,6 +313,7 @@ export async function compose(options: {
     crlUpdater,
     async close() {
       watcher.stop();
+      await revocationFeed?.close();
       await crlScheduler.stop();
       await auth.flushUse();
       await reports.stop();

@@ -23,8 +23,20 @@ export interface Db extends Queryable {
   withAdvisoryLock<T>(key: number, fn: (q: Queryable) => Promise<T>): Promise<T>;
   /** Like withAdvisoryLock, but without waiting: undefined when another session holds the lock. */
   tryWithAdvisoryLock<T>(key: number, fn: (q: Queryable) => Promise<T>): Promise<T | undefined>;
+  /**
+   * Hears NOTIFY on `channel` from every session on the database (pg only: PGlite belongs to one
+   * process, which hears its own changes directly). `onReset` is called after the listening
+   * connection was lost and is back, when notifications may have been missed; `listening()` says
+   * whether it is connected now.
+   */
+  listen?(channel: string, handlers: { onMessage(payload: string): void; onReset(): void }): Promise<Listener>;
   /** The connection pool's use (pg only): connections open, idle, and requests waiting for one. */
   poolStats?(): { total: number; idle: number; waiting: number };
+  close(): Promise<void>;
+}
+
+export interface Listener {
+  listening(): boolean;
   close(): Promise<void>;
 }
 

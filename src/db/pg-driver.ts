@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { databaseUnavailable, isDatabaseUnavailable } from '../domain/ca-error.ts';
-import type { Db, Queryable, QueryResult } from './db.ts';
+import type { Db, Listener, Queryable, QueryResult } from './db.ts';
 
 /** Socket errors that mean the server is not there (stopped, restarting, unreachable), not that a statement was wrong. */
 const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND']);
@@ -154,9 +154,90 @@ export function createPgDb(options: {
     // pg_advisory_lock waits until it has the lock, so it always answers ok.
     withAdvisoryLock: <T>(key: number, fn: (q: Queryable) => Promise<T>) => locked('SELECT true AS ok FROM pg_advisory_lock($1)', key, fn) as Promise<T>,
     tryWithAdvisoryLock: (key, fn) => locked('SELECT pg_try_advisory_lock($1) AS ok', key, fn),
+    listen: (channel, handlers) => listen(options, channel, handlers),
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     async close() {
       await pool.end();
+    },
+  };
+}
+
+/**
+ * LISTEN on a connection of its own, outside the pool (a pooled connection would be handed to other
+ * work). A lost connection is made again with a growing delay (0.25 s to 5 s); once it is back,
+ * onReset tells the listener that it may have missed notifications meanwhile.
+ */
+async function listen(
+  options: { connectionString: string; applicationName?: string; connectTimeoutMs?: number },
+  channel: string,
+  handlers: { onMessage(payload: string): void; onReset(): void },
+): Promise<Listener> {
+  if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error(`invalid channel name ${channel}`);
+  let client: pg.Client | undefined;
+  let connected = false;
+  let closed = false;
+  let delay = 250;
+  let timer: NodeJS.Timeout | undefined;
+
+  const connect = async (): Promise<void> => {
+    const c = new pg.Client({
+      connectionString: options.connectionString,
+      application_name: `${options.applicationName ?? 'privateca'} listener`,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 5_000,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+    });
+    client = c;
+    const lost = () => {
+      if (client !== c) return;
+      client = undefined;
+      connected = false;
+      c.end().catch(() => {});
+      retry();
+    };
+    c.on('error', lost);
+    c.on('end', lost);
+    c.on('notification', (n) => {
+      if (n.channel === channel && n.payload !== undefined) handlers.onMessage(n.payload);
+    });
+    await c.connect();
+    await c.query(`LISTEN ${channel}`);
+    connected = true;
+    delay = 250;
+  };
+  const retry = () => {
+    if (closed || timer) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      connect().then(
+        () => handlers.onReset(),
+        () => {
+          delay = Math.min(delay * 2, 5_000);
+          if (client) client.end().catch(() => {});
+          client = undefined;
+          connected = false;
+          retry();
+        },
+      );
+    }, delay);
+    timer.unref();
+  };
+
+  await connect().catch((e: unknown) => {
+    client?.end().catch(() => {});
+    client = undefined;
+    retry();
+    if (!isConnectionLoss(e)) throw e;
+  });
+  return {
+    listening: () => connected,
+    async close() {
+      closed = true;
+      if (timer) clearTimeout(timer);
+      const c = client;
+      client = undefined;
+      connected = false;
+      await c?.end().catch(() => {});
     },
   };
 }

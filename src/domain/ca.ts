@@ -24,11 +24,26 @@ export interface CrlConfig {
   partitioned: boolean;
 }
 
+/**
+ * OCSP for what the CA issues: when enabled, every certificate it issues names `{baseUrl}/ocsp/{caId}`
+ * in its Authority Information Access. Answers are signed by a delegated responder key, in the
+ * software key store by default or in the CA's own store (`responderKeyStore: 'ca'`).
+ */
+export interface OcspConfig {
+  enabled: boolean;
+  baseUrl?: string;
+  /** nextUpdate - thisUpdate of every answer (capped by the responder certificate's notAfter). */
+  validityHours: number;
+  responderKeyStore: 'software' | 'ca';
+}
+
 export interface RevocationConfig {
   crl: CrlConfig;
+  ocsp: OcspConfig;
 }
 
 export const DEFAULT_CRL: CrlConfig = { enabled: false, validityHours: 24, schedule: '*/15 * * * *', partitioned: false };
+export const DEFAULT_OCSP: OcspConfig = { enabled: false, validityHours: 24, responderKeyStore: 'software' };
 
 export interface Ca {
   id: string;
@@ -85,6 +100,32 @@ export function crlUrl(ca: Pick<Ca, 'id' | 'revocation'>, publicUrl: string, par
   return partition ? `${base}/crl/${ca.id}/${partition}.crl` : `${base}/crl/${ca.id}.crl`;
 }
 
+/** Where a CA's OCSP responder is reached: `{baseUrl}/ocsp/{caId}`; undefined when OCSP is off. */
+export function ocspUrl(ca: Pick<Ca, 'id' | 'revocation'>, publicUrl: string): string | undefined {
+  const ocsp = ca.revocation.ocsp;
+  if (!ocsp.enabled) return undefined;
+  return `${(ocsp.baseUrl ?? publicUrl).replace(/\/+$/, '')}/ocsp/${ca.id}`;
+}
+
+/**
+ * Where the CA's own certificate is served (`{base}/ca/{caId}.crt`, DER), named as caIssuers in the
+ * AIA of what it issues: under the OCSP base when OCSP is on, else under the CRL's baseUrl when the
+ * CA publishes CRLs at one. Undefined otherwise (a CA with neither names nothing new).
+ */
+export function caIssuersUrl(ca: Pick<Ca, 'id' | 'revocation'>, publicUrl: string): string | undefined {
+  const { ocsp, crl } = ca.revocation;
+  const base = ocsp.enabled ? (ocsp.baseUrl ?? publicUrl) : crl.enabled ? crl.baseUrl : undefined;
+  return base === undefined ? undefined : `${base.replace(/\/+$/, '')}/ca/${ca.id}.crt`;
+}
+
+/** What the AIA of a CA's certificates names (OCSP, caIssuers); undefined when it names nothing. */
+export function authorityInfoAccess(ca: Pick<Ca, 'id' | 'revocation'>, publicUrl: string): { ocsp?: string; caIssuers?: string } | undefined {
+  const ocsp = ocspUrl(ca, publicUrl);
+  const caIssuers = caIssuersUrl(ca, publicUrl);
+  if (!ocsp && !caIssuers) return undefined;
+  return { ...(ocsp ? { ocsp } : {}), ...(caIssuers ? { caIssuers } : {}) };
+}
+
 /** True for a URL whose host only this machine reaches (loopback, or the unspecified address). */
 export function isLocalOnlyUrl(url: string): boolean {
   let host: string;
@@ -101,10 +142,15 @@ export function isLocalOnlyUrl(url: string): boolean {
  * falls back to a loopback public URL. Returned as the CA's `warnings` when it is created or updated.
  */
 export function caWarnings(ca: Pick<Ca, 'revocation'>, publicUrl: string): string[] {
-  const crl = ca.revocation.crl;
-  if (!crl.enabled || crl.baseUrl || !isLocalOnlyUrl(publicUrl)) return [];
-  return [
-    `revocation.crl has no baseUrl, so certificates name CRLs at ${publicUrl.replace(/\/+$/, '')}, which only this machine can reach; ` +
-      'set revocation.crl.baseUrl or PRIVATECA_PUBLIC_URL to where clients reach the service',
-  ];
+  if (!isLocalOnlyUrl(publicUrl)) return [];
+  const out: string[] = [];
+  for (const [part, what] of [['crl', 'CRLs'], ['ocsp', 'the OCSP responder']] as const) {
+    const c = ca.revocation[part];
+    if (!c.enabled || c.baseUrl) continue;
+    out.push(
+      `revocation.${part} has no baseUrl, so certificates name ${what} at ${publicUrl.replace(/\/+$/, '')}, which only this machine can reach; ` +
+        `set revocation.${part}.baseUrl or PRIVATECA_PUBLIC_URL to where clients reach the service`,
+    );
+  }
+  return out;
 }

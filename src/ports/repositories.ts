@@ -32,8 +32,39 @@ export interface CertificateRepository {
   get(caId: string, serial: string): Promise<IssuedCertificate | undefined>;
   /** By serial; `issuedUpTo` keeps those issued at or before that time (an audit report's cut). */
   list(caId: string, options: { status?: CertificateStatus; limit: number; afterSerial?: string; issuedUpTo?: Date }): Promise<IssuedCertificate[]>;
-  /** Marks an ISSUED certificate REVOKED; false when it was not ISSUED. */
+  /**
+   * Marks an ISSUED certificate REVOKED; false when it was not ISSUED. Other nodes are told at commit
+   * (NOTIFY on REVOCATION_CHANNEL, payload `{caId}:{serial}`) so that their OCSP answers follow.
+   */
   revoke(caId: string, serial: string, at: Date, reason: RevocationReason): Promise<boolean>;
+  /** What an OCSP answer needs of one certificate, and nothing else; undefined when the CA never issued it. */
+  status(caId: string, serial: string): Promise<CertificateStatusRecord | undefined>;
+}
+
+/** The channel on which the database tells every node of a revocation (payload `{caId}:{serial}`). */
+export const REVOCATION_CHANNEL = 'privateca_revoked';
+
+export interface CertificateStatusRecord {
+  status: CertificateStatus;
+  revokedAt?: Date;
+  revocationReason?: RevocationReason;
+}
+
+/** A delegated OCSP responder certificate that a CA issued to itself, and where its key is. */
+export interface OcspResponderRecord {
+  caId: string;
+  serial: string;
+  keyUri: string;
+  certificateDer: Buffer;
+  notBefore: Date;
+  notAfter: Date;
+  createdAt: Date;
+}
+
+export interface OcspResponderRepository {
+  /** The responder with the latest notAfter. */
+  latest(caId: string): Promise<OcspResponderRecord | undefined>;
+  insert(record: OcspResponderRecord): Promise<void>;
 }
 
 export interface IdempotencyRecord {
@@ -261,6 +292,7 @@ export interface Repos {
   softwareKeys: SoftwareKeyRepository;
   crls: CrlRepository;
   rateBuckets: RateBucketRepository;
+  ocspResponders: OcspResponderRepository;
   /** Runs fn with repositories bound to one transaction. */
   tx<T>(fn: (r: Repos) => Promise<T>): Promise<T>;
   /** True when the database answers (for /healthz). */

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { CaError, invalid, invalidState, notFound } from '../domain/ca-error.ts';
-import { DEFAULT_CRL, effectiveStatus, type Ca, type CaSubject, type CaType, type CrlConfig, type StoredCaStatus } from '../domain/ca.ts';
+import { DEFAULT_CRL, DEFAULT_OCSP, effectiveStatus, type Ca, type CaSubject, type CaType, type CrlConfig, type OcspConfig, type StoredCaStatus } from '../domain/ca.ts';
 import { checkSigningAlgorithm, KEY_ALGORITHM_INFO, type KeyAlgorithm, type SigningAlgorithm } from '../domain/key-algorithm.ts';
 import { newSerial, serialHex } from '../domain/serial.ts';
 import type { Clock } from '../ports/clock.ts';
@@ -23,13 +23,13 @@ export interface CreateCaInput {
   signingAlgorithm?: SigningAlgorithm;
   keyStore?: { type: string; keyUri?: string };
   validityDays?: number;
-  revocation?: { crl?: Partial<CrlConfig> };
+  revocation?: { crl?: Partial<CrlConfig>; ocsp?: Partial<OcspConfig> };
   tags?: Record<string, string>;
 }
 
 export interface PatchCaInput {
   status?: 'ACTIVE' | 'DISABLED';
-  revocation?: { crl?: Partial<CrlConfig> };
+  revocation?: { crl?: Partial<CrlConfig>; ocsp?: Partial<OcspConfig> };
   tags?: Record<string, string>;
 }
 
@@ -40,6 +40,12 @@ function mergeCrl(base: CrlConfig, patch: Partial<CrlConfig> | undefined): CrlCo
   const out = { ...base, ...(patch ?? {}) };
   if (out.baseUrl) out.baseUrl = out.baseUrl.replace(/\/+$/, '');
   if (patch && 'baseUrl' in patch && patch.baseUrl === undefined) delete out.baseUrl;
+  return out;
+}
+
+function mergeOcsp(base: OcspConfig, patch: Partial<OcspConfig> | undefined): OcspConfig {
+  const out = { ...base, ...(patch ?? {}) };
+  if (out.baseUrl) out.baseUrl = out.baseUrl.replace(/\/+$/, '');
   return out;
 }
 
@@ -97,7 +103,7 @@ export class CaService {
       chainPem: '',
       certVersion: 0,
       partitionBlocks: 0,
-      revocation: { crl: mergeCrl(DEFAULT_CRL, input.revocation?.crl) },
+      revocation: { crl: mergeCrl(DEFAULT_CRL, input.revocation?.crl), ocsp: mergeOcsp(DEFAULT_OCSP, input.revocation?.ocsp) },
       tags: input.tags ?? {},
       createdAt: now,
       updatedAt: now,
@@ -221,11 +227,11 @@ export class CaService {
         }
         next.status = input.status;
       }
-      if (input.revocation?.crl) {
-        next.revocation = { ...ca.revocation, crl: mergeCrl(ca.revocation.crl, input.revocation.crl) };
-        // What the CA writes into certificates (the CRL Distribution Point) changed.
-        next.certVersion = ca.certVersion + 1;
-      }
+      const { crl, ocsp } = input.revocation ?? {};
+      if (crl) next.revocation = { ...next.revocation, crl: mergeCrl(ca.revocation.crl, crl) };
+      if (ocsp) next.revocation = { ...next.revocation, ocsp: mergeOcsp(ca.revocation.ocsp, ocsp) };
+      // What the CA writes into certificates (the CRL Distribution Point, the AIA) changed.
+      if (crl || ocsp) next.certVersion = ca.certVersion + 1;
       if (input.tags) next.tags = input.tags;
       return { next, action: 'UpdateCertificateAuthority', detail: { changed: input, previousStatus: ca.status, status: next.status } };
     });

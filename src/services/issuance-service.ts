@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { CaError, conflict, invalid, unavailable } from '../domain/ca-error.ts';
-import { crlUrl, effectiveStatus } from '../domain/ca.ts';
+import { authorityInfoAccess, crlUrl, effectiveStatus } from '../domain/ca.ts';
 import type { IssuedCertificate } from '../domain/certificate.ts';
 import { checkSigningAlgorithm, type SigningAlgorithm } from '../domain/key-algorithm.ts';
 import { newSerial, serialHex } from '../domain/serial.ts';
@@ -52,6 +52,9 @@ export interface IssueResult {
 
 type ActiveContext = CaContext & { signing: SigningContext };
 
+/** What a certificate takes from its request: a CSR's fields, or those of a key the service holds. */
+export type SubjectFields = Pick<ParsedCsr, 'subjectDer' | 'subject' | 'commonName' | 'spkiDer' | 'subjectAltNames' | 'sanDer'> & { key: Pick<ParsedCsr['key'], 'family'> };
+
 /** One certificate, checked and signed, not yet stored. */
 interface Signed {
   cert: IssuedCertificate;
@@ -101,12 +104,28 @@ export class IssuanceService {
   /** Signs and records a prepared request, from the CA as it is now (409 ca_not_active unless it may issue). */
   async issue(actor: Actor, request: IssueRequest): Promise<IssueResult> {
     const { caId, input, csr } = request;
+    return this.withActive(caId, (ctx) =>
+      input.idempotencyToken === undefined ? this.issueOnce(actor, ctx, input, csr) : this.issueIdempotent(actor, ctx, input, csr, input.idempotencyToken),
+    );
+  }
+
+  /**
+   * Issues to a key the service holds itself (the OCSP responder's), named by `subject`: the same
+   * checks, signing, row and audit event as for a CSR, with no policy (the caller is the service).
+   */
+  async issueForKey(actor: Actor, caId: string, subject: SubjectFields, input: Omit<IssueInput, 'csr' | 'idempotencyToken'>): Promise<IssueResult & { der: Buffer }> {
+    return this.withActive(caId, async (ctx) => {
+      const { cert } = await this.store(actor, ctx, { ...input, csr: '' }, subject);
+      return { ...this.result(ctx, cert, false), der: cert.der };
+    });
+  }
+
+  /** Runs `fn` on the CA's active context, read again and retried once when the CA changed meanwhile. */
+  private async withActive<T>(caId: string, fn: (ctx: ActiveContext) => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       const ctx = await this.deps.contexts.active(caId);
       try {
-        return input.idempotencyToken === undefined
-          ? await this.issueOnce(actor, ctx, input, csr)
-          : await this.issueIdempotent(actor, ctx, input, csr, input.idempotencyToken);
+        return await fn(ctx);
       } catch (e) {
         // The CA changed under us (another node imported a certificate or changed its CRL
         // settings, or disabled it): read it again and retry once.
@@ -118,7 +137,7 @@ export class IssuanceService {
   }
 
   /** Checks the request against the CA as it is now and its template, then encodes and signs the certificate. */
-  private async sign(actor: Actor, ctx: ActiveContext, input: IssueInput, csr: ParsedCsr): Promise<Signed> {
+  private async sign(actor: Actor, ctx: ActiveContext, input: IssueInput, csr: SubjectFields): Promise<Signed> {
     const { ca, signing } = ctx;
     const template = findTemplate(input.template ?? DEFAULT_TEMPLATE);
     const signingAlgorithm = input.signingAlgorithm ?? ca.signingAlgorithm;
@@ -134,6 +153,7 @@ export class IssuanceService {
       keyFamily: csr.key.family,
       signingAlgorithm,
       crlDistributionPointUrl: crlUrl(ca, this.deps.publicUrl, partition),
+      authorityInfoAccess: authorityInfoAccess(ca, this.deps.publicUrl),
       serial,
       notBefore,
       notAfter,
@@ -191,9 +211,14 @@ export class IssuanceService {
   }
 
   private async issueOnce(actor: Actor, ctx: ActiveContext, input: IssueInput, csr: ParsedCsr): Promise<IssueResult> {
-    const { cert, audit } = await this.sign(actor, ctx, input, csr);
-    if (!(await this.deps.repos.certificates.insertIssued(cert, audit, { certVersion: ctx.ca.certVersion }))) throw new CaChanged();
-    return this.result(ctx, cert, false);
+    return this.result(ctx, (await this.store(actor, ctx, input, csr)).cert, false);
+  }
+
+  /** Signs, then stores the certificate and its audit event (CaChanged when the CA moved on). */
+  private async store(actor: Actor, ctx: ActiveContext, input: IssueInput, fields: SubjectFields): Promise<Signed> {
+    const signed = await this.sign(actor, ctx, input, fields);
+    if (!(await this.deps.repos.certificates.insertIssued(signed.cert, signed.audit, { certVersion: ctx.ca.certVersion }))) throw new CaChanged();
+    return signed;
   }
 
   /**

@@ -87,3 +87,6 @@ export async function createCaCsr(options: { signer: Signer; signingAlgorithm: S
   );
   return Buffer.from(csr.rawData);
 }
+
+/** The DER Name for a subject given as a CA's is (the OCSP responder's, made from its CA's). */
+export const subjectNameDer = (s: CaSubject): Uint8Array => new Uint8Array(caName(s).toArrayBuffer());

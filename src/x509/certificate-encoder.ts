@@ -15,7 +15,7 @@
 import type { SigningAlgorithm } from '../domain/key-algorithm.ts';
 import type { Template } from '../domain/template.ts';
 import { TAG, boolean, integer, octetString, oid, readTlv, sequence, signatureFieldsSize, timeSize, tlvSize, writeHeader, writeSignatureFields, writeTime } from './der.ts';
-import { crlDistributionPointsExtension, extension, keyUsageBitString, ocspNoCheckExtension } from './extensions.ts';
+import { authorityInfoAccessExtension, crlDistributionPointsExtension, extension, keyUsageBitString, ocspNoCheckExtension, type AuthorityInfoAccess } from './extensions.ts';
 import { readIssuerCertificate, signatureAlgorithmFor, type IssuerCertificate } from './issuer.ts';
 import { OID } from './oids.ts';
 import { keyIdentifier, subjectPublicKeyBits } from './public-key.ts';
@@ -35,12 +35,15 @@ export interface IssuerContext {
   /** The keyIdentifier every leaf carries in its authorityKeyIdentifier. */
   readonly authorityKeyIdentifier: Uint8Array;
   readonly crlDistributionPointUrl?: string;
+  readonly authorityInfoAccess?: AuthorityInfoAccess;
   /** @internal AlgorithmIdentifier of the signature. */
   readonly sigAlgDer: Uint8Array;
   /** @internal Whole authorityKeyIdentifier Extension. */
   readonly akiExtDer: Uint8Array;
   /** @internal Whole cRLDistributionPoints Extension, or empty. */
   readonly crlDpExtDer: Uint8Array;
+  /** @internal Whole authorityInfoAccess Extension, or empty. */
+  readonly aiaExtDer: Uint8Array;
 }
 
 /** Per (issuer, template, subject key family) constants. Treat as opaque. */
@@ -55,7 +58,7 @@ export interface ProfileContext {
   readonly extsBeforeKeyId: Uint8Array;
   /** @internal authorityKeyIdentifier (comes between the SKI and the SAN). */
   readonly extsAfterKeyId: Uint8Array;
-  /** @internal cRLDistributionPoints and id-pkix-ocsp-nocheck (after the SAN). */
+  /** @internal cRLDistributionPoints, authorityInfoAccess and id-pkix-ocsp-nocheck (after the SAN). */
   readonly extsTail: Uint8Array;
   /** @internal The subject SPKI's algorithm OID DER, to catch a key of the wrong family. */
   readonly spkiAlgorithmOidDer: Uint8Array;
@@ -63,14 +66,15 @@ export interface ProfileContext {
 
 /**
  * Precomputes everything that depends only on the CA: the issuer Name, the authority key identifier,
- * the signature AlgorithmIdentifier and the CRL distribution point. Takes the CA certificate as DER,
- * or as already read by readIssuerCertificate.
+ * the signature AlgorithmIdentifier, the CRL distribution point and the authority information access.
+ * Takes the CA certificate as DER, or as already read by readIssuerCertificate.
  */
 export function prepareIssuer(opts: {
   issuerCertDer?: Uint8Array;
   issuer?: IssuerCertificate;
   signingAlgorithm: SigningAlgorithm;
   crlDistributionPointUrl?: string;
+  authorityInfoAccess?: AuthorityInfoAccess;
 }): IssuerContext {
   const ca = opts.issuer ?? readIssuerCertificate(opts.issuerCertDer!);
   const sigAlgDer = signatureAlgorithmFor(ca, opts.signingAlgorithm);
@@ -84,13 +88,15 @@ export function prepareIssuer(opts: {
     sigAlgDer,
     akiExtDer: ca.akiExtDer,
     crlDpExtDer: url !== undefined ? crlDistributionPointsExtension(url) : new Uint8Array(0),
+    ...(opts.authorityInfoAccess ? { authorityInfoAccess: opts.authorityInfoAccess } : {}),
+    aiaExtDer: authorityInfoAccessExtension(opts.authorityInfoAccess ?? {}),
   };
 }
 
 /**
  * Precomputes the extensions a template produces for one CA and one subject key family, in the
  * order: basicConstraints, keyUsage, extKeyUsage, subjectKeyIdentifier, authorityKeyIdentifier,
- * subjectAltName, cRLDistributionPoints, id-pkix-ocsp-nocheck.
+ * subjectAltName, cRLDistributionPoints, authorityInfoAccess, id-pkix-ocsp-nocheck.
  */
 export function prepareProfile(issuer: IssuerContext, template: Template, keyFamily: 'EC' | 'RSA'): ProfileContext {
   if (keyFamily !== 'EC' && keyFamily !== 'RSA') throw new Error(`unknown key family ${String(keyFamily)}`);
@@ -122,9 +128,10 @@ export function prepareProfile(issuer: IssuerContext, template: Template, keyFam
   exts.push(skiExt.subarray(0, skiExt.length - 20));
 
   const tail: Uint8Array[] = [];
-  // A certificate with id-pkix-ocsp-nocheck is never checked for revocation: it carries no CRL
-  // Distribution Point (CA/B BR 7.1.2.8).
-  if (issuer.crlDpExtDer.length > 0 && !template.ocspNoCheck) tail.push(issuer.crlDpExtDer);
+  // A certificate with id-pkix-ocsp-nocheck (an OCSP responder's) is never checked for revocation: it
+  // carries no CRL Distribution Point (CA/B BR 7.1.2.8) and no AIA, which BR 7.1.2.8.1 does not
+  // recommend for responders (the response that carries it names its issuer anyway).
+  if (!template.ocspNoCheck) tail.push(issuer.crlDpExtDer, issuer.aiaExtDer);
   if (template.ocspNoCheck) tail.push(ocspNoCheckExtension());
 
   return {

@@ -14,6 +14,7 @@ import {
   type LeafFields,
   type ProfileContext,
 } from './certificate-encoder.ts';
+import type { AuthorityInfoAccess } from './extensions.ts';
 import { readIssuerCertificate, type IssuerCertificate } from './issuer.ts';
 
 /** One leaf to issue: what the template and CA settings decide, and the leaf's own fields. */
@@ -23,6 +24,7 @@ export interface LeafRequest extends LeafFields {
   keyFamily: 'EC' | 'RSA';
   signingAlgorithm: SigningAlgorithm;
   crlDistributionPointUrl?: string;
+  authorityInfoAccess?: AuthorityInfoAccess;
 }
 
 /** A TBSCertificate ready to be signed, and what is needed to wrap its signature. */
@@ -43,7 +45,7 @@ export class CertificateIssuer {
 
   /** Encodes the TBSCertificate of one leaf. Throws CaError signing_algorithm_mismatch for an algorithm the CA key cannot make. */
   prepare(req: LeafRequest): UnsignedCertificate {
-    const profile = this.#profile(req.template, req.keyFamily, req.signingAlgorithm, req.crlDistributionPointUrl);
+    const profile = this.#profile(req.template, req.keyFamily, req.signingAlgorithm, req.crlDistributionPointUrl, req.authorityInfoAccess);
     return { tbs: encodeTbsCertificate(profile, req), profile };
   }
 
@@ -52,14 +54,14 @@ export class CertificateIssuer {
     return assembleCertificate(unsigned.profile, unsigned.tbs, signature);
   }
 
-  #profile(template: Template, family: 'EC' | 'RSA', signingAlgorithm: SigningAlgorithm, crlUrl: string | undefined): ProfileContext {
-    const key = `${template.name}|${family}|${signingAlgorithm}|${crlUrl ?? ''}`;
+  #profile(template: Template, family: 'EC' | 'RSA', signingAlgorithm: SigningAlgorithm, crlUrl: string | undefined, aia: AuthorityInfoAccess | undefined): ProfileContext {
+    const issuerKey = `${signingAlgorithm}|${crlUrl ?? ''}|${aia?.ocsp ?? ''}|${aia?.caIssuers ?? ''}`;
+    const key = `${template.name}|${family}|${issuerKey}`;
     let p = this.#profiles.get(key);
     if (!p) {
-      const issuerKey = `${signingAlgorithm}|${crlUrl ?? ''}`;
       let issuer = this.#issuers.get(issuerKey);
       if (!issuer) {
-        issuer = prepareIssuer({ issuer: this.certificate, signingAlgorithm, crlDistributionPointUrl: crlUrl });
+        issuer = prepareIssuer({ issuer: this.certificate, signingAlgorithm, crlDistributionPointUrl: crlUrl, ...(aia ? { authorityInfoAccess: aia } : {}) });
         this.#issuers.set(issuerKey, issuer);
       }
       p = prepareProfile(issuer, template, family);

@@ -64,3 +64,21 @@ export const authorityKeyIdentifierExtension = (keyId: Uint8Array): Uint8Array =
 
 /** id-pkix-ocsp-nocheck (RFC 6960 4.2.2.2.1): extnValue NULL, non-critical. */
 export const ocspNoCheckExtension = (): Uint8Array => extension(OID.ocspNoCheck, false, nullDer());
+
+/** Where a certificate's issuer answers OCSP and serves its own certificate. */
+export interface AuthorityInfoAccess {
+  ocsp?: string;
+  caIssuers?: string;
+}
+
+/**
+ * authorityInfoAccess (RFC 5280 4.2.2.1), non-critical: AuthorityInfoAccessSyntax ::= SEQUENCE OF
+ * AccessDescription { accessMethod OID, accessLocation GeneralName }, the OCSP responder first.
+ * Empty when it names nothing.
+ */
+export function authorityInfoAccessExtension(aia: AuthorityInfoAccess): Uint8Array {
+  const descriptions: Uint8Array[] = [];
+  if (aia.ocsp) descriptions.push(sequence(oid(OID.ocsp), uriGeneralName(aia.ocsp)));
+  if (aia.caIssuers) descriptions.push(sequence(oid(OID.caIssuers), uriGeneralName(aia.caIssuers)));
+  return descriptions.length ? extension(OID.authorityInfoAccess, false, sequence(...descriptions)) : new Uint8Array(0);
+}

@@ -1,4 +1,4 @@
-import type { Ca } from '../../domain/ca.ts';
+import { DEFAULT_OCSP, type Ca } from '../../domain/ca.ts';
 import type { CaRepository } from '../../ports/repositories.ts';
 import { bytes, type Queryable } from '../db.ts';
 
@@ -59,7 +59,8 @@ function toCa(r: Row): Ca {
     notAfter: opt(r.not_after),
     certVersion: Number(r.cert_version),
     partitionBlocks: Number(r.partition_blocks),
-    revocation: r.revocation,
+    // CAs stored before OCSP existed have no ocsp part.
+    revocation: { ...r.revocation, ocsp: { ...DEFAULT_OCSP, ...r.revocation.ocsp } },
     tags: r.tags,
     createdAt: r.created_at,
     updatedAt: r.updated_at,

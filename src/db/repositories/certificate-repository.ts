@@ -1,6 +1,6 @@
 import type { IssuedCertificate } from '../../domain/certificate.ts';
 import type { AuditEvent } from '../../domain/audit-event.ts';
-import type { CertificateRepository } from '../../ports/repositories.ts';
+import { REVOCATION_CHANNEL, type CertificateRepository } from '../../ports/repositories.ts';
 import { eventValues } from './audit-repository.ts';
 import { bytes, type Queryable } from '../db.ts';
 import { IssuedBatcher } from '../issued-batcher.ts';
@@ -89,12 +89,22 @@ export function certificateRepository(q: Queryable, options: { batch?: boolean }
       return r.rows.map(toCertificate);
     },
     async revoke(caId, serial, at, reason) {
+      // The NOTIFY is delivered when the transaction commits, and not at all when it rolls back.
       const r = await q.query(
-        `UPDATE certificates SET status = 'REVOKED', revoked_at = $3, revocation_reason = $4
-         WHERE ca_id = $1 AND serial = $2 AND status = 'ISSUED'`,
+        `WITH revoked AS (
+           UPDATE certificates SET status = 'REVOKED', revoked_at = $3, revocation_reason = $4
+           WHERE ca_id = $1 AND serial = $2 AND status = 'ISSUED' RETURNING serial
+         )
+         SELECT pg_notify('${REVOCATION_CHANNEL}', $1::text || ':' || serial) FROM revoked`,
         [caId, serial, at, reason],
       );
-      return r.rowCount === 1;
+      return r.rows.length === 1;
+    },
+    async status(caId, serial) {
+      const r = await q.query<Row>('SELECT status, revoked_at, revocation_reason FROM certificates WHERE ca_id = $1 AND serial = $2', [caId, serial]);
+      const row = r.rows[0];
+      if (!row) return undefined;
+      return { status: row.status, ...(row.revoked_at ? { revokedAt: row.revoked_at, revocationReason: row.revocation_reason } : {}) };
     },
   };
 }

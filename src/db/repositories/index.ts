@@ -6,6 +6,7 @@ import { crlRepository } from './crl-repository.ts';
 import { auditRepository } from './audit-repository.ts';
 import { auditReportRepository } from './audit-report-repository.ts';
 import { idempotencyRepository } from './idempotency-repository.ts';
+import { ocspResponderRepository } from './ocsp-responder-repository.ts';
 import { policyRepository } from './policy-repository.ts';
 import { principalRepository } from './principal-repository.ts';
 import { rateBucketRepository } from './rate-bucket-repository.ts';
@@ -22,6 +23,7 @@ function bind(db: Db, q: Queryable, inTx: boolean): Repos {
     tokens: tokenRepository(q),
     principals: principalRepository(q),
     rateBuckets: rateBucketRepository(q),
+    ocspResponders: ocspResponderRepository(q),
     policies: policyRepository(q),
     softwareKeys: softwareKeyRepository(q),
     crls: crlRepository(q, inTx ? (fn) => fn(q) : (fn) => db.tx(fn)),
