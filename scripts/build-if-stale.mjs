@@ -7,7 +7,7 @@ import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '..');
-const inputs = ['src', 'api', 'crl', 'hsm-adapters', 'bench', 'test/support', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json'];
+const inputs = ['src', 'api', 'crl', 'ocsp', 'hsm-adapters', 'bench', 'test/support', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json'];
 const stampFile = path.join(root, 'dist', '.build-stamp');
 
 function scan(p, acc) {
