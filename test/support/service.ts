@@ -6,6 +6,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { pino } from 'pino';
 import type { Db } from '../../src/db/db.ts';
+import type { Clock } from '../../src/ports/clock.ts';
 import { compose, openDatabase, prepareDatabase, serviceConfig, type Node } from '../../src/main.ts';
 import { freePort } from './net.ts';
 
@@ -68,7 +69,7 @@ export interface ApiResponse {
 }
 
 /** Starts one in-process service node over a fresh database of the given driver, on a free port. */
-export async function startService(driver: Driver, env: Record<string, string> = {}, options: { join?: TestService; database?: string } = {}): Promise<TestService> {
+export async function startService(driver: Driver, env: Record<string, string> = {}, options: { join?: TestService; database?: string; clock?: Clock } = {}): Promise<TestService> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'privateca-test-'));
   // Another node on the database of `join` (PostgreSQL only: PGlite's directory belongs to one process).
   const joined = options.join?.databaseUrl ?? options.database;
@@ -88,7 +89,7 @@ export async function startService(driver: Driver, env: Record<string, string> =
   const logger = pino({ level: 'silent' });
   const db = await openDatabase(config);
   await prepareDatabase(db, config, logger);
-  const node = await compose({ db, config, logger });
+  const node = await compose({ db, config, logger, ...(options.clock ? { clock: options.clock } : {}) });
   const server = createServer(node.listener).listen(port, '127.0.0.1');
   await new Promise<void>((resolve, reject) => {
     server.once('listening', () => resolve());
