@@ -115,10 +115,11 @@ export class OcspResponder {
       if (hit) return { der: hit.der, kind: hit.status, cached: true, http: httpOf(hit, now) };
     }
 
-    const epoch = this.#epoch;
-    const statuses = await Promise.all(request.certIds.map((c, i) => (ours[i] ? this.#status(caId, c.serial) : Promise.resolve<SingleStatus>({ status: 'unknown' }))));
+    // The responder first: making a CA's first one resets its cache, which must not void this answer.
     const responder = await this.deps.responders.current(ctx.ca, ctx.ca.type === 'SUBORDINATE' ? [issuer.der] : []);
     if (!responder) return errorAnswer('tryLater');
+    const epoch = this.#epoch;
+    const statuses = await Promise.all(request.certIds.map((c, i) => (ours[i] ? this.#status(caId, c.serial) : Promise.resolve<SingleStatus>({ status: 'unknown' }))));
 
     // RFC 6960 2.4 wants thisUpdate no later than now; whole seconds, as GeneralizedTime carries them.
     const thisUpdate = new Date(Math.floor(now.getTime() / 1000) * 1000);

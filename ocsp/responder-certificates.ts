@@ -110,7 +110,7 @@ export class ResponderCertificates {
       }
       const responder = await this.#open(rec, ca, extra);
       entry.responder = responder;
-      if (previous?.serial !== responder.serial) this.#changeListeners.forEach((l) => l(ca.id));
+      if (previous && previous.serial !== responder.serial) this.#changeListeners.forEach((l) => l(ca.id));
       return responder;
     } catch (e) {
       entry.retryAfter = this.deps.clock.now().getTime() + RETRY_MS;

@@ -37,7 +37,7 @@ async function ask(svc: TestService, caId: string, request: Uint8Array): Promise
   const resp = pkijs.OCSPResponse.fromBER(new Uint8Array(await res.arrayBuffer()));
   const status = resp.responseStatus.valueBlock.valueDec;
   if (!resp.responseBytes) return { status };
-  const basic = pkijs.BasicOCSPResponse.fromBER(resp.responseBytes.response.valueBlock.valueHexView);
+  const basic = pkijs.BasicOCSPResponse.fromBER(new Uint8Array(resp.responseBytes.response.valueBlock.valueHexView));
   const single = basic.tbsResponseData.responses[0]!;
   return {
     status,

@@ -87,10 +87,10 @@ function setup(options: { cacheBytes?: number; feedUp?: () => boolean; statuses?
 
 /** The first SingleResponse's status and the response's producedAt, as pkijs reads them. */
 function read(derBytes: Uint8Array): { status: number; producedAt: number; certStatus: number; nonce: boolean } {
-  const resp = pkijs.OCSPResponse.fromBER(derBytes);
+  const resp = pkijs.OCSPResponse.fromBER(new Uint8Array(derBytes));
   const status = resp.responseStatus.valueBlock.valueDec;
   if (!resp.responseBytes) return { status, producedAt: 0, certStatus: -1, nonce: false };
-  const basic = pkijs.BasicOCSPResponse.fromBER(resp.responseBytes.response.valueBlock.valueHexView);
+  const basic = pkijs.BasicOCSPResponse.fromBER(new Uint8Array(resp.responseBytes.response.valueBlock.valueHexView));
   return {
     status,
     producedAt: basic.tbsResponseData.producedAt.getTime(),

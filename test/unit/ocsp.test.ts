@@ -49,7 +49,7 @@ describe('OCSP requests (parseOcspRequest), cross-checked with pkijs', () => {
   ])('ok/%s: the same CertIDs and nonce as pkijs reads', (_name, args, hash, nonce) => {
     const req = opensslRequest([...args, '-cert', leafFile, '-serial', '0x00ff01', '-serial', '0x7f']);
     const ours = parseOcspRequest(req);
-    const theirs = pkijs.OCSPRequest.fromBER(req);
+    const theirs = pkijs.OCSPRequest.fromBER(new Uint8Array(req));
     const list = theirs.tbsRequest.requestList;
     expect(ours.certIds).toHaveLength(3);
     expect(list).toHaveLength(3);
@@ -162,10 +162,10 @@ describe('OCSP responses (encodeResponseData, assembleOcspResponse), checked wit
   it('ok/pkijs reads the structure: basic response, ResponderID byKey of the responder key, the certificate included, CertIDs echoed', () => {
     const req = parseOcspRequest(opensslRequest(['-sha256', '-cert', leafFile]));
     const { der: out } = respond([req.certIds[0]!.der], [{ status: 'good' }], req.nonce);
-    const resp = pkijs.OCSPResponse.fromBER(out);
+    const resp = pkijs.OCSPResponse.fromBER(new Uint8Array(out));
     expect(resp.responseStatus.valueBlock.valueDec).toBe(0);
     expect(resp.responseBytes!.responseType).toBe('1.3.6.1.5.5.7.48.1.1');
-    const basic = pkijs.BasicOCSPResponse.fromBER(resp.responseBytes!.response.valueBlock.valueHexView);
+    const basic = pkijs.BasicOCSPResponse.fromBER(new Uint8Array(resp.responseBytes!.response.valueBlock.valueHexView));
     expect(basic.certs).toHaveLength(1);
     expect(hex(basic.certs![0]!.toSchema().toBER())).toBe(hex(responder.der));
     const byKey = basic.tbsResponseData.responderID as asn1js.OctetString;
