@@ -1,5 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { CaError, notFound } from '../../src/domain/ca-error.ts';
+import { CaError, invalid, notFound } from '../../src/domain/ca-error.ts';
 import type { CaService } from '../../src/services/ca-service.ts';
 import { MAX_OCSP_REQUEST_BYTES } from '../../src/x509/ocsp-request.ts';
 import type { OcspAnswer, OcspResponder } from '../../ocsp/ocsp-responder.ts';
@@ -101,6 +102,8 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
 function fail(res: ServerResponse, e: unknown): void {
   const err = e instanceof CaError ? e : new CaError('invalid_request', 'invalid_request', 'the OCSP request could not be read');
   if (err.kind === 'payload_too_large') res.setHeader('Connection', 'close');
+  const id = (res as Res).locals?.requestId;
+  if (id) res.setHeader('X-Request-Id', id);
   sendProblem(res as ServerResponse & { locals: { requestId?: string } }, err);
 }
 
@@ -120,7 +123,17 @@ export function ocspFastPath(deps: Deps & { logger?: { isLevelEnabled(l: string)
     const rawCaId = slash < 0 ? path.slice(6) : path.slice(6, slash);
     const get = req.method === 'GET';
     const route = get ? GET_ROUTE : POST_ROUTE;
-    (res as Res).locals = { route } as Res['locals'];
+    (res as Res).locals = { route, requestId: randomUUID() } as Res['locals'];
+    // As on every route: a path that is not valid percent-encoded UTF-8 is 400 invalid_path.
+    if (path.includes('%')) {
+      try {
+        decodeURIComponent(path);
+      } catch {
+        fail(res, invalid('invalid_path', 'the request path is not valid percent-encoded UTF-8'));
+        deps.metrics?.request(req.method!, route, res.statusCode);
+        return true;
+      }
+    }
     const run = get ? answerGet(deps, req, res, rawCaId, slash < 0 ? '' : path.slice(slash + 1)) : answerPost(deps, req, res, rawCaId);
     run
       .catch((e: unknown) => fail(res, e))

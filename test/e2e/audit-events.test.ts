@@ -91,6 +91,14 @@ describe('audit events, route by route', () => {
       details: (r) => ({ name: 'events-principal', tokenId: (ids.tokenId = r.body.id), description: 'ci' }),
       secret: (r) => r.body.token,
     },
+    'POST /ocsp/{caId}': {
+      // Public and read-only: an OCSP request records no event (here a JSON body: 415).
+      request: () => ({ path: `/ocsp/${ids.caId}`, body: {} }),
+      status: 415,
+      resource: () => '',
+      details: () => ({}),
+      none: true,
+    },
     'POST /v1/authorize': {
       request: () => ({ path: '/v1/authorize', body: { checks: [{ action: 'privateca:IssueCertificate', resource: 'ca/*' }] } }),
       status: 200,

@@ -543,7 +543,9 @@ describe.each(DRIVERS)('OCSP responder: bad input (%s)', (driver) => {
     console.log(`${driver}: OCSP cache gauges after the flips ${JSON.stringify([...cacheSnapshot])}, after ${JSON.stringify([...after])}`);
     for (const [name, before] of cacheSnapshot) {
       // The only new valid CertID asked about since the flips: the other CA's leaf, at its own CA.
-      expect(after.get(name), `${name} grew from ${before}`).toBeLessThanOrEqual(before + 1);
+      // That one answer is one entry more (and about a kilobyte more of the bytes gauge).
+      if (name.endsWith('_entries')) expect(after.get(name), `${name} grew from ${before}`).toBeLessThanOrEqual(before + 1);
+      else expect(after.get(name), `${name} grew from ${before}`).toBeLessThanOrEqual(before + 4096);
     }
   });
 });

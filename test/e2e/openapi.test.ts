@@ -104,6 +104,10 @@ describe('the OpenAPI document', () => {
     GetOpenApiDocument: () => svc.api('GET', '/openapi.json'),
     GetCrl: () => svc.api('GET', `/crl/${ids.caId}.crl`),
     GetPartitionCrl: () => svc.api('GET', `/crl/${ids.caId}/p0.crl`),
+    // Not an OCSP request: still HTTP 200, an OCSPResponse with status malformedRequest.
+    OcspPost: () => svc.api('POST', `/ocsp/${ids.caId}`, 'x', { 'content-type': 'application/ocsp-request' }),
+    OcspGet: () => svc.api('GET', `/ocsp/${ids.caId}/MAA=`),
+    GetCaCertificateDer: () => svc.api('GET', `/ca/${ids.caId}.crt`),
     CreateCertificateAuthority: () => svc.api('POST', '/v1/cas', { type: 'ROOT', subject: { commonName: 'Another' }, keyAlgorithm: 'EC_prime256v1' }),
     ListCertificateAuthorities: () => svc.api('GET', '/v1/cas?limit=2'),
     DescribeCertificateAuthority: () => svc.api('GET', `/v1/cas/${ids.caId}`),
