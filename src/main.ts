@@ -23,7 +23,7 @@ import { S3Publisher } from '../crl/publishers/s3.ts';
 import { KEY_STORES } from '../hsm-adapters/index.ts';
 import { createKeyStoreRegistry } from '../hsm-adapters/registry.ts';
 import { loadConfig, type Config } from './config.ts';
-import type { Db } from './db/db.ts';
+import type { Db, Listener } from './db/db.ts';
 import { advisoryJobLock } from './db/job-lock.ts';
 import { lockDataDir } from './db/data-dir-lock.ts';
 import { migrate } from './db/migrate.ts';
@@ -188,6 +188,28 @@ export async function compose(options: {
   const logFailure = (message: string, level: 'warn' | 'error' = 'error') => (e: unknown) => {
     if (!isDatabaseUnavailable(e)) logger[level]({ err: e }, message);
   };
+  const responders = new ResponderCertificates({ repos, keyStores, issuance, lock: advisoryJobLock(db), clock, logger });
+  let revocationFeed: Listener | undefined;
+  const ocsp = new OcspResponder({
+    contexts,
+    certificates: repos.certificates,
+    responders,
+    clock,
+    logger,
+    cacheBytes: config.ocspCacheBytes,
+    // Without a feed (PGlite: one process) every revocation is this process's own.
+    feedUp: () => revocationFeed?.listening() ?? true,
+  });
+  responders.onChange((caId) => ocsp.reset(caId));
+  metrics.watchOcspCache(() => ({ entries: ocsp.cache.size, bytes: ocsp.cache.bytes }));
+  // Revocations made on other nodes (PostgreSQL NOTIFY at their commit).
+  revocationFeed = await db.listen?.(REVOCATION_CHANNEL, {
+    onMessage: (payload) => {
+      const [caId, serial] = payload.split(':');
+      if (caId && serial) ocsp.revoked(caId, serial);
+    },
+    onReset: () => ocsp.reset(),
+  });
   // A CA that changed (disabled, deleted, OCSP settings, a new certificate): its answers are made afresh.
   const ocspChanged = (caId: string) => {
     responders.forget(caId);
@@ -211,26 +233,6 @@ export async function compose(options: {
     ocspChanged(id);
     crlScheduler.removed(id);
   });
-  const responders = new ResponderCertificates({ repos, keyStores, issuance, lock: advisoryJobLock(db), clock, logger });
-  // Revocations made on other nodes (PostgreSQL NOTIFY at their commit); PGlite has only this process.
-  const revocationFeed = await db.listen?.(REVOCATION_CHANNEL, {
-    onMessage: (payload) => {
-      const [caId, serial] = payload.split(':');
-      if (caId && serial) ocsp.revoked(caId, serial);
-    },
-    onReset: () => ocsp.reset(),
-  });
-  const ocsp = new OcspResponder({
-    contexts,
-    certificates: repos.certificates,
-    responders,
-    clock,
-    logger,
-    cacheBytes: config.ocspCacheBytes,
-    ...(revocationFeed ? { feedUp: () => revocationFeed.listening() } : {}),
-  });
-  responders.onChange((caId) => ocsp.reset(caId));
-  metrics.watchOcspCache(() => ({ entries: ocsp.cache.size, bytes: ocsp.cache.bytes }));
   revocation.onRevoked((caId, cert) => {
     // Before the revoke's 200 is sent: this node never answers good for it again.
     ocsp.revoked(caId, cert.serial);

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { CaError, invalid, notFound } from '../../src/domain/ca-error.ts';
+import { CaError, notFound } from '../../src/domain/ca-error.ts';
 import type { CaService } from '../../src/services/ca-service.ts';
 import { MAX_OCSP_REQUEST_BYTES } from '../../src/x509/ocsp-request.ts';
 import type { OcspAnswer, OcspResponder } from '../../ocsp/ocsp-responder.ts';
 import { sendProblem } from '../errors.ts';
 import { sendBody, type Req, type Res } from '../http.ts';
 import type { Metrics } from '../metrics.ts';
+import { wellFormedPath } from '../middleware.ts';
 import { caId } from '../params.ts';
 import { params, type Route } from '../route.ts';
 
@@ -125,14 +126,12 @@ export function ocspFastPath(deps: Deps & { logger?: { isLevelEnabled(l: string)
     const route = get ? GET_ROUTE : POST_ROUTE;
     (res as Res).locals = { route, requestId: randomUUID() } as Res['locals'];
     // As on every route: a path that is not valid percent-encoded UTF-8 is 400 invalid_path.
-    if (path.includes('%')) {
-      try {
-        decodeURIComponent(path);
-      } catch {
-        fail(res, invalid('invalid_path', 'the request path is not valid percent-encoded UTF-8'));
-        deps.metrics?.request(req.method!, route, res.statusCode);
-        return true;
-      }
+    try {
+      wellFormedPath(req as Req, res as Res, () => {});
+    } catch (e) {
+      fail(res, e);
+      deps.metrics?.request(req.method!, route, res.statusCode);
+      return true;
     }
     const run = get ? answerGet(deps, req, res, rawCaId, slash < 0 ? '' : path.slice(slash + 1)) : answerPost(deps, req, res, rawCaId);
     run

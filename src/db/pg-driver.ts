@@ -178,6 +178,13 @@ async function listen(
   let closed = false;
   let delay = 250;
   let timer: NodeJS.Timeout | undefined;
+  /** Forgets the current connection and ends it. */
+  const drop = (): Promise<void> | undefined => {
+    const c = client;
+    client = undefined;
+    connected = false;
+    return c?.end().catch(() => {});
+  };
 
   const connect = async (): Promise<void> => {
     const c = new pg.Client({
@@ -190,9 +197,7 @@ async function listen(
     client = c;
     const lost = () => {
       if (client !== c) return;
-      client = undefined;
-      connected = false;
-      c.end().catch(() => {});
+      void drop();
       retry();
     };
     c.on('error', lost);
@@ -213,9 +218,7 @@ async function listen(
         () => handlers.onReset(),
         () => {
           delay = Math.min(delay * 2, 5_000);
-          if (client) client.end().catch(() => {});
-          client = undefined;
-          connected = false;
+          void drop();
           retry();
         },
       );
@@ -224,8 +227,7 @@ async function listen(
   };
 
   await connect().catch((e: unknown) => {
-    client?.end().catch(() => {});
-    client = undefined;
+    void drop();
     retry();
     if (!isConnectionLoss(e)) throw e;
   });
@@ -234,10 +236,7 @@ async function listen(
     async close() {
       closed = true;
       if (timer) clearTimeout(timer);
-      const c = client;
-      client = undefined;
-      connected = false;
-      await c?.end().catch(() => {});
+      await drop();
     },
   };
 }

@@ -36,16 +36,11 @@ export interface PatchCaInput {
 /** Told about every change to a CA, so that caches (issuance) and schedules (CRLs) follow. */
 export type CaChangeListener = (ca: Ca) => void;
 
-function mergeCrl(base: CrlConfig, patch: Partial<CrlConfig> | undefined): CrlConfig {
+/** A CA's CRL or OCSP settings with `patch` over them; a baseUrl without its trailing slashes. */
+function mergeRevocationPart<T extends { baseUrl?: string }>(base: T, patch: Partial<T> | undefined): T {
   const out = { ...base, ...(patch ?? {}) };
   if (out.baseUrl) out.baseUrl = out.baseUrl.replace(/\/+$/, '');
   if (patch && 'baseUrl' in patch && patch.baseUrl === undefined) delete out.baseUrl;
-  return out;
-}
-
-function mergeOcsp(base: OcspConfig, patch: Partial<OcspConfig> | undefined): OcspConfig {
-  const out = { ...base, ...(patch ?? {}) };
-  if (out.baseUrl) out.baseUrl = out.baseUrl.replace(/\/+$/, '');
   return out;
 }
 
@@ -103,7 +98,7 @@ export class CaService {
       chainPem: '',
       certVersion: 0,
       partitionBlocks: 0,
-      revocation: { crl: mergeCrl(DEFAULT_CRL, input.revocation?.crl), ocsp: mergeOcsp(DEFAULT_OCSP, input.revocation?.ocsp) },
+      revocation: { crl: mergeRevocationPart(DEFAULT_CRL, input.revocation?.crl), ocsp: mergeRevocationPart(DEFAULT_OCSP, input.revocation?.ocsp) },
       tags: input.tags ?? {},
       createdAt: now,
       updatedAt: now,
@@ -228,8 +223,8 @@ export class CaService {
         next.status = input.status;
       }
       const { crl, ocsp } = input.revocation ?? {};
-      if (crl) next.revocation = { ...next.revocation, crl: mergeCrl(ca.revocation.crl, crl) };
-      if (ocsp) next.revocation = { ...next.revocation, ocsp: mergeOcsp(ca.revocation.ocsp, ocsp) };
+      if (crl) next.revocation = { ...next.revocation, crl: mergeRevocationPart(ca.revocation.crl, crl) };
+      if (ocsp) next.revocation = { ...next.revocation, ocsp: mergeRevocationPart(ca.revocation.ocsp, ocsp) };
       // What the CA writes into certificates (the CRL Distribution Point, the AIA) changed.
       if (crl || ocsp) next.certVersion = ca.certVersion + 1;
       if (input.tags) next.tags = input.tags;

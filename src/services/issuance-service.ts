@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { CaError, conflict, invalid, unavailable } from '../domain/ca-error.ts';
-import { authorityInfoAccess, crlUrl, effectiveStatus } from '../domain/ca.ts';
+import { authorityInfoAccess, crlUrl, effectiveStatus, type Ca } from '../domain/ca.ts';
 import type { IssuedCertificate } from '../domain/certificate.ts';
 import { checkSigningAlgorithm, type SigningAlgorithm } from '../domain/key-algorithm.ts';
 import { newSerial, serialHex } from '../domain/serial.ts';
@@ -69,6 +69,8 @@ class CaChanged extends Error {}
  * docs/architecture.md.
  */
 export class IssuanceService {
+  private readonly aia = new WeakMap<Ca, ReturnType<typeof authorityInfoAccess>>();
+
   constructor(
     private readonly deps: {
       repos: Pick<Repos, 'certificates' | 'idempotency' | 'tx'>;
@@ -136,6 +138,12 @@ export class IssuanceService {
     }
   }
 
+  /** The AIA of a CA's certificates, worked out once per CA as read (new settings come with a new Ca). */
+  private aiaOf(ca: Ca): ReturnType<typeof authorityInfoAccess> {
+    if (!this.aia.has(ca)) this.aia.set(ca, authorityInfoAccess(ca, this.deps.publicUrl));
+    return this.aia.get(ca);
+  }
+
   /** Checks the request against the CA as it is now and its template, then encodes and signs the certificate. */
   private async sign(actor: Actor, ctx: ActiveContext, input: IssueInput, csr: SubjectFields): Promise<Signed> {
     const { ca, signing } = ctx;
@@ -153,7 +161,7 @@ export class IssuanceService {
       keyFamily: csr.key.family,
       signingAlgorithm,
       crlDistributionPointUrl: crlUrl(ca, this.deps.publicUrl, partition),
-      authorityInfoAccess: authorityInfoAccess(ca, this.deps.publicUrl),
+      authorityInfoAccess: this.aiaOf(ca),
       serial,
       notBefore,
       notAfter,
