@@ -5,6 +5,7 @@
  *
  *   npm run bench:ocsp -- [--concurrency 16] [--duration 10] [--warmup 3] [--certificates 20000]
  *                         [--workers 2] [--openssl-multi <workers>] [--phases warm,cold,openssl]
+ *                         [--service-node-args="--cpu-prof --cpu-prof-dir=/tmp/prof"]
  *                         [--pg-url postgres://…/postgres] [--out bench/results/ocsp-latest.json]
  *
  * Setup: the compiled service (dist/) on a fresh PostgreSQL database with PRIVATECA_WORKERS, a ROOT
@@ -76,6 +77,8 @@ const { values: args } = parseArgs({
     phases: { type: 'string', default: 'warm,cold,openssl' },
     /** The environment variable that disables the service's answer cache (set to 0 in the cold phase). */
     'cache-env': { type: 'string', default: 'PRIVATECA_OCSP_CACHE_MB' },
+    /** Node options for the service, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" (its workers inherit them). */
+    'service-node-args': { type: 'string', default: '' },
     'pg-url': { type: 'string', default: process.env.PRIVATECA_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' },
     out: { type: 'string', default: 'bench/results/ocsp-latest.json' },
     'keep-work': { type: 'boolean', default: false },
@@ -272,7 +275,8 @@ async function startService(port: number, databaseUrl: string, extraEnv: Record<
     ...extraEnv,
   };
   const entry = import.meta.url.endsWith('.ts') ? ['--import', 'tsx', 'src/main.ts'] : [fileURLToPath(new URL('../src/main.js', import.meta.url))];
-  const child = spawn(process.execPath, entry, { env, stdio: ['ignore', 'inherit', 'inherit'] });
+  const nodeArgs = args['service-node-args']!.split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, ...entry], { env, stdio: ['ignore', 'inherit', 'inherit'] });
   const base = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     if (child.exitCode !== null) throw new Error(`the service exited with ${child.exitCode} while starting`);

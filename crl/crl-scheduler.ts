@@ -52,7 +52,11 @@ export class CrlScheduler {
     if (options.publishNow ?? true) this.soon(ca.id, 0);
   }
 
-  /** A certificate of this CA was revoked: rebuild its CRL shortly, gathering further revocations. */
+  /**
+   * A certificate of this CA was revoked: rebuild its CRL shortly, gathering further revocations.
+   * Asked even when this node thinks the CA has CRLs off (it may not have heard yet that another
+   * node turned them on); the build then finds them off and does nothing.
+   */
   revoked(caId: string): void {
     this.soon(caId, DEBOUNCE_MS);
   }
@@ -80,8 +84,8 @@ export class CrlScheduler {
       try {
         await this.deps.updater.publish(caId, { unlessSince });
       } catch (e) {
-        if (e instanceof CaError && e.code === 'ca_not_found') {
-          // Purged: nothing left to publish for.
+        if (e instanceof CaError && (e.code === 'ca_not_found' || e.code === 'crl_disabled')) {
+          // Purged, or CRLs turned off on another node before this one heard of it: nothing to publish.
           void this.tasks.get(caId)?.task.destroy();
           this.tasks.delete(caId);
           return;
