@@ -66,6 +66,15 @@ export function openApiDocument(routes: readonly Route[]): object {
       ...(!r.public && routeAction(r) !== null ? { 'x-privateca-action': `privateca:${routeAction(r)}` } : {}),
       parameters: [...pathParams, ...(r.parameters ?? [])],
       ...(r.body ? { requestBody: { required: !r.optionalBody, content: { 'application/json': { schema: jsonSchema(r.body, 'input') } } } } : {}),
+      ...(r.binaryBody
+        ? {
+            requestBody: {
+              required: true,
+              description: `${r.binaryBody.description}, at most ${r.binaryBody.maxBytes} octets`,
+              content: { [r.binaryBody.type]: { schema: { type: 'string', contentMediaType: r.binaryBody.type } } },
+            },
+          }
+        : {}),
       responses,
     };
   }

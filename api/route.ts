@@ -37,6 +37,8 @@ export interface Route {
   /** Needs no bearer token (health, the OpenAPI document, CRLs). */
   public?: boolean;
   body?: z.ZodType;
+  /** A body that is not JSON (POST /ocsp/{caId}: a DER OCSPRequest): its media type, what it is, its size limit. */
+  binaryBody?: { type: string; description: string; maxBytes: number };
   /** The body may be left out (revoke: the reason defaults). */
   optionalBody?: boolean;
   parameters?: ParameterSpec[];

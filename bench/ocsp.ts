@@ -324,8 +324,12 @@ async function ocspCounts(base: string): Promise<{ total: number; cached: number
     return undefined;
   }
 }
-/** privateca_ocsp_cache_entries and _bytes from GET /metrics (the service's own estimate of its answer cache). */
-async function cacheGauges(base: string): Promise<{ entries?: number; bytes?: number }> {
+/**
+ * privateca_ocsp_cache_entries and _bytes from GET /metrics (the service's own estimate of its
+ * answer cache), and the V8 heap (used and total) and external memory of the workers: what of the
+ * RSS is live data and what is heap V8 has grown and kept.
+ */
+async function cacheGauges(base: string): Promise<{ entries?: number; bytes?: number; heapUsed?: number; heapTotal?: number; external?: number }> {
   try {
     const text = await (await fetch(base + '/metrics')).text();
     const sum = (name: string) => {
@@ -333,11 +337,18 @@ async function cacheGauges(base: string): Promise<{ entries?: number; bytes?: nu
       for (const m of text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+]+)$`, 'gm'))) total = (total ?? 0) + Number(m[1]);
       return total;
     };
-    return { entries: sum('privateca_ocsp_cache_entries'), bytes: sum('privateca_ocsp_cache_bytes') };
+    return {
+      entries: sum('privateca_ocsp_cache_entries'),
+      bytes: sum('privateca_ocsp_cache_bytes'),
+      heapUsed: sum('privateca_nodejs_heap_size_used_bytes'),
+      heapTotal: sum('privateca_nodejs_heap_size_total_bytes'),
+      external: sum('privateca_nodejs_external_memory_bytes'),
+    };
   } catch {
     return {};
   }
 }
+const mb = (bytes?: number) => (bytes === undefined ? '?' : round(bytes / 2 ** 20, 1));
 const cachedShare = (a?: { total: number; cached: number }, b?: { total: number; cached: number }) =>
   a && b && b.total > a.total ? round((b.cached - a.cached) / (b.total - a.total), 4) : undefined;
 
@@ -669,7 +680,7 @@ interface PhaseResult {
   contended?: string;
   serviceRss?: ReturnType<typeof treeRss>;
   /** privateca_ocsp_cache_entries / _bytes after the phase, summed over the workers. */
-  answerCache?: { entries?: number; bytes?: number };
+  answerCache?: Awaited<ReturnType<typeof cacheGauges>>;
   env?: Record<string, string>;
 }
 
@@ -1018,7 +1029,8 @@ async function main(): Promise<void> {
         const c = r.answerCache;
         console.log(
           `  service RSS after the warm phase: ${rssAfterWarm.totalMB} MB (${rssAfterWarm.processes.map((p) => `${p.role} ${p.rssMB}`).join(', ')}); ` +
-            `answer cache by its own metrics: ${c.entries ?? '?'} answers, ${c.bytes === undefined ? '?' : round(c.bytes / 2 ** 20, 1)} MB (all workers)`,
+            `answer cache by its own metrics: ${c.entries ?? '?'} answers, ${mb(c.bytes)} MB (all workers); ` +
+            `workers' V8 heap ${mb(c.heapUsed)} MB used of ${mb(c.heapTotal)} MB, external ${mb(c.external)} MB`,
         );
       }
       phases.push(r);

@@ -80,10 +80,26 @@ export class OcspResponder {
     else this.cache.clear();
   }
 
-  /** Answers one DER request for the CA `caId`. Never throws: every failure is an OCSP error status. */
-  async answer(caId: string, requestDer: Uint8Array): Promise<OcspAnswer> {
+  /**
+   * The pre-signed answer to exactly this request, when one is kept: `request` is the request as
+   * it came (e.g. the base64 of a GET), as `answer` was given it. Without reading the request:
+   * the same text asked of the same CA is the same CertID, and its entry goes when its status,
+   * the CA or its responder changes.
+   */
+  cachedAnswer(caId: string, request: string): OcspAnswer | undefined {
+    if (!this.#cacheOn()) return undefined;
+    const now = this.deps.clock.now();
+    const hit = this.cache.byRequest(`${caId}/${request}`, now.getTime());
+    return hit && { der: hit.der, kind: hit.status, cached: true, http: httpOf(hit, now) };
+  }
+
+  /**
+   * Answers one DER request for the CA `caId`. Never throws: every failure is an OCSP error status.
+   * `request`, the request's text as it came, lets `cachedAnswer` find the answer by it next time.
+   */
+  async answer(caId: string, requestDer: Uint8Array, request?: string): Promise<OcspAnswer> {
     try {
-      return await this.#answer(caId, requestDer);
+      return await this.#answer(caId, requestDer, request === undefined ? undefined : `${caId}/${request}`);
     } catch (e) {
       if (isDatabaseUnavailable(e)) return errorAnswer('tryLater');
       this.deps.logger?.error({ err: e, caId }, 'OCSP answer failed');
@@ -91,7 +107,11 @@ export class OcspResponder {
     }
   }
 
-  async #answer(caId: string, requestDer: Uint8Array): Promise<OcspAnswer> {
+  #cacheOn(): boolean {
+    return this.deps.cacheBytes > 0 && (this.deps.feedUp?.() ?? true);
+  }
+
+  async #answer(caId: string, requestDer: Uint8Array, alias: string | undefined): Promise<OcspAnswer> {
     let request;
     try {
       request = parseOcspRequest(requestDer);
@@ -107,11 +127,11 @@ export class OcspResponder {
 
     const now = this.deps.clock.now();
     const single = request.certIds.length === 1 && !request.nonce;
-    const cacheOn = this.deps.cacheBytes > 0 && (this.deps.feedUp?.() ?? true);
+    const cacheOn = this.#cacheOn();
     const first = request.certIds[0]!;
     const key = single ? AnswerCache.key(caId, first.hash!, first.serial) : '';
     if (single && cacheOn) {
-      const hit = this.cache.get(key, now.getTime());
+      const hit = this.cache.get(key, now.getTime(), alias);
       if (hit) return { der: hit.der, kind: hit.status, cached: true, http: httpOf(hit, now) };
     }
 
@@ -131,7 +151,9 @@ export class OcspResponder {
     if (request.nonce) return { der, kind, cached: false };
 
     const answer: CachedAnswer = {
-      der,
+      // A copy in a buffer of its own: the encoder's Buffers are slices of Node's shared 8 KiB pool,
+      // and a kept slice would keep its whole slab alive (an 800-byte answer holding 8 KiB).
+      der: single && cacheOn ? new Uint8Array(der) : der,
       caId,
       serial: first.serial,
       status: kind,
@@ -142,7 +164,7 @@ export class OcspResponder {
       lastModified: thisUpdate.toUTCString(),
     };
     // An unknown serial is not kept: it may be issued later (and each costs a slot an attacker picks).
-    if (single && cacheOn && kind !== 'unknown' && this.#epoch === epoch) this.cache.set(key, answer);
+    if (single && cacheOn && kind !== 'unknown' && this.#epoch === epoch) this.cache.set(key, answer, alias);
     return { der, kind, cached: false, http: httpOf(answer, now) };
   }
 

@@ -19,7 +19,7 @@ const GET_ROUTE = '/ocsp/{caId}/{request}';
 const MAX_GET_CHARS = Math.ceil(MAX_OCSP_REQUEST_BYTES / 3) * 4 * 3;
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
-type Deps = { ocsp: Pick<OcspResponder, 'answer'>; metrics?: Metrics };
+type Deps = { ocsp: Pick<OcspResponder, 'answer' | 'cachedAnswer'>; metrics?: Metrics };
 
 const tooLarge = () => new CaError('payload_too_large', 'ocsp_request_too_large', `an OCSP request is at most ${MAX_OCSP_REQUEST_BYTES} octets`);
 
@@ -41,28 +41,32 @@ export function decodeGetRequest(encoded: string): Uint8Array | undefined {
   return Buffer.from(text, 'base64');
 }
 
-/** Writes an OCSP answer; GET answers that may be cached carry RFC 5019 6.2's headers. */
+/**
+ * Writes an OCSP answer; GET answers that may be cached carry RFC 5019 6.2's headers. Headers as
+ * one array for writeHead: a pre-signed answer's whole cost is mostly this, so no setHeader calls.
+ */
 function send(req: IncomingMessage, res: ServerResponse, answer: OcspAnswer, get: boolean): void {
-  res.setHeader('X-Content-Type-Options', 'nosniff');
   const http = get ? answer.http : undefined;
-  if (http) {
-    res.setHeader('Cache-Control', `public, max-age=${http.maxAge}, no-transform, must-revalidate`);
-    res.setHeader('ETag', http.etag);
-    res.setHeader('Last-Modified', http.lastModified);
-    const inm = req.headers['if-none-match'];
-    if (inm && inm.split(',').some((t) => t.trim() === http.etag)) {
-      res.statusCode = 304;
-      res.end();
-      return;
-    }
+  if (!http) {
+    res.writeHead(200, ['Content-Type', OCSP_RESPONSE, 'Content-Length', String(answer.der.length), 'X-Content-Type-Options', 'nosniff']);
+    res.end(answer.der);
+    return;
   }
-  sendBody(res, 200, OCSP_RESPONSE, answer.der);
+  const validators = ['Cache-Control', `public, max-age=${http.maxAge}, no-transform, must-revalidate`, 'ETag', http.etag, 'Last-Modified', http.lastModified];
+  const inm = req.headers['if-none-match'];
+  if (inm && inm.split(',').some((t) => t.trim() === http.etag)) {
+    res.writeHead(304, validators);
+    res.end();
+    return;
+  }
+  res.writeHead(200, ['Content-Type', OCSP_RESPONSE, 'Content-Length', String(answer.der.length), 'X-Content-Type-Options', 'nosniff', ...validators]);
+  res.end(answer.der);
 }
 
 async function answerGet(deps: Deps, req: IncomingMessage, res: ServerResponse, rawCaId: string, encoded: string): Promise<void> {
   if (encoded.length > MAX_GET_CHARS) throw tooLarge();
   const der = decodeGetRequest(encoded);
-  const answer = await deps.ocsp.answer(rawCaId, der ?? new Uint8Array(0));
+  const answer = await deps.ocsp.answer(rawCaId, der ?? new Uint8Array(0), encoded);
   deps.metrics?.ocspAnswer(answer.kind, answer.cached);
   send(req, res, answer, true);
 }
@@ -75,7 +79,9 @@ async function answerPost(deps: Deps, req: IncomingMessage, res: ServerResponse,
   const length = Number(req.headers['content-length'] ?? NaN);
   if (length > MAX_OCSP_REQUEST_BYTES) throw tooLarge();
   const body = await readBody(req);
-  const answer = await deps.ocsp.answer(rawCaId, body);
+  // The body's text finds its pre-signed answer as a GET's base64 does (no ':' in base64: no clash).
+  const text = 'post:' + body.toString('base64');
+  const answer = deps.ocsp.cachedAnswer(rawCaId, text) ?? (await deps.ocsp.answer(rawCaId, body, text));
   deps.metrics?.ocspAnswer(answer.kind, answer.cached);
   send(req, res, answer, false);
 }
@@ -124,6 +130,17 @@ export function ocspFastPath(deps: Deps & { logger?: { isLevelEnabled(l: string)
     const rawCaId = slash < 0 ? path.slice(6) : path.slice(6, slash);
     const get = req.method === 'GET';
     const route = get ? GET_ROUTE : POST_ROUTE;
+    const encoded = get && slash >= 0 ? path.slice(slash + 1) : '';
+    // A request answered before, asked again as the same text: its pre-signed answer, synchronously
+    // (it passed every check below when it was first answered).
+    const hit = get ? deps.ocsp.cachedAnswer(rawCaId, encoded) : undefined;
+    if (hit) {
+      send(req, res, hit, true);
+      deps.metrics?.ocspAnswer(hit.kind, true);
+      deps.metrics?.request('GET', route, res.statusCode);
+      if (deps.logger?.isLevelEnabled('debug')) deps.logger.debug({ method: 'GET', path: route, caId: rawCaId, status: res.statusCode, cached: true }, 'ocsp');
+      return true;
+    }
     (res as Res).locals = { route, requestId: randomUUID() } as Res['locals'];
     // As on every route: a path that is not valid percent-encoded UTF-8 is 400 invalid_path.
     try {
@@ -133,7 +150,7 @@ export function ocspFastPath(deps: Deps & { logger?: { isLevelEnabled(l: string)
       deps.metrics?.request(req.method!, route, res.statusCode);
       return true;
     }
-    const run = get ? answerGet(deps, req, res, rawCaId, slash < 0 ? '' : path.slice(slash + 1)) : answerPost(deps, req, res, rawCaId);
+    const run = get ? answerGet(deps, req, res, rawCaId, encoded) : answerPost(deps, req, res, rawCaId);
     run
       .catch((e: unknown) => fail(res, e))
       .finally(() => {
@@ -160,6 +177,7 @@ export function ocspRoutes(deps: Deps & { cas: CaService }): Route[] {
       operation: 'OcspPost',
       summary: 'OCSP request by POST (application/ocsp-request, at most 8 KiB)',
       public: true,
+      binaryBody: { type: OCSP_REQUEST, description: 'a DER OCSPRequest (RFC 6960 4.1.1), without Content-Encoding', maxBytes: MAX_OCSP_REQUEST_BYTES },
       responses: { '200': ocspResponse },
       errors: [413, 415],
       handler: (req: Req, res: Res) => answerPost(deps, req, res, params(req).caId!),

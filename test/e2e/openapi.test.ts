@@ -89,6 +89,15 @@ describe('the OpenAPI document', () => {
           if (json) expect(json.type === 'object' || (json.anyOf ?? []).every((s: any) => s.type === 'object'), where).toBe(true);
         }
         expect(op.responses['500'], where).toBeTruthy();
+        // Every POST, PUT and PATCH says what it takes, JSON or not (POST /ocsp/{caId}: a DER OCSPRequest).
+        if (['post', 'put', 'patch'].includes(m) && op.requestBody) {
+          for (const c of Object.values(op.requestBody.content ?? {}) as any[]) expect(c.schema, where).toBeTruthy();
+        }
+        if (op.operationId === 'OcspPost') {
+          expect(op.requestBody?.required, where).toBe(true);
+          expect(op.requestBody.content['application/ocsp-request'].schema).toEqual({ type: 'string', contentMediaType: 'application/ocsp-request' });
+          expect(op.requestBody.description).toContain('8192 octets');
+        }
         // A route that needs a token can refuse one; GET /v1/audit/public-key needs none.
         if (p.startsWith('/v1/') && op.security?.length !== 0) expect(op.responses['401'], where).toBeTruthy();
         if (p.includes('{')) expect(op.responses['404'], where).toBeTruthy();

@@ -1,63 +1,23 @@
-import { createPrivateKey, randomBytes, sign } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as pkijs from 'pkijs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { databaseUnavailable, notFound } from '../../src/domain/ca-error.ts';
-import { DEFAULT_CRL, DEFAULT_OCSP, type Ca } from '../../src/domain/ca.ts';
-import type { CertificateStatusRecord } from '../../src/ports/repositories.ts';
-import type { CaContext } from '../../src/services/ca-contexts.ts';
-import { CertificateIssuer } from '../../src/x509/certificate-issuer.ts';
-import { prepareResponder } from '../../src/x509/ocsp-response.ts';
-import { decodePem } from '../../src/x509/pem.ts';
-import { OcspResponder } from '../../ocsp/ocsp-responder.ts';
-import type { Responder } from '../../ocsp/responder-certificates.ts';
+import { databaseUnavailable } from '../../src/domain/ca-error.ts';
 import { OpensslPki } from '../pki/openssl.ts';
+import { FIXTURE_CA_ID as CA_ID, fixtureResponder, responderFixture, type ResponderFixture, type ResponderOptions } from '../support/ocsp-responder-fixture.ts';
 
 /*
  * The responder's decisions with its collaborators replaced: what is answered from the pre-signed
  * cache and what is signed afresh, invalidation, the byte budget, the statuses of failures.
  */
 
-const CA_ID = '3f2d1c4b-5a69-4788-9a0b-1c2d3e4f5a6b';
 const pki = new OpensslPki();
+let fixture: ResponderFixture;
 let caFile: string;
-let ctx: CaContext;
-let responder: Responder;
-
-const der = (pem: string) => decodePem(pem)[0]!.der;
 
 beforeAll(() => {
-  const root = pki.root({ subject: '/CN=Responder Unit Root' });
-  caFile = root.certFile;
-  const caDer = der(root.cert);
-  const { csr, key } = pki.csr({ subject: '/CN=Responder Unit OCSP' });
-  const ext = pki.file('r.cnf', '[v3]\nbasicConstraints=critical,CA:false\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=OCSPSigning\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n');
-  pki.file('r.csr', csr);
-  pki.ok(['x509', '-req', '-in', 'r.csr', '-CA', caFile, '-CAkey', root.key, '-CAcreateserial', '-days', '5', '-extfile', ext, '-extensions', 'v3', '-out', 'r.pem']);
-  const privateKey = createPrivateKey(readFileSync(pki.file(key)));
-  const now = Date.now();
-  responder = {
-    caId: CA_ID,
-    serial: '01',
-    signer: {
-      keyUri: 'software:test',
-      keyAlgorithm: 'EC_prime256v1',
-      publicKeySpki: new Uint8Array(0),
-      sign: async (_a, data) => sign('sha256', data as Uint8Array, privateKey),
-      signSync: (_a, data) => sign('sha256', data, privateKey),
-    },
-    prepared: prepareResponder({ certificateDer: der(pki.read('r.pem')), signingAlgorithm: 'SHA256WITHECDSA' }),
-    notBefore: new Date(now - 60_000),
-    notAfter: new Date(now + 4 * 86_400_000),
-    renewAt: new Date(now + 3 * 86_400_000),
-  };
-  const ca = {
-    id: CA_ID,
-    type: 'ROOT',
-    status: 'ACTIVE',
-    revocation: { crl: DEFAULT_CRL, ocsp: { ...DEFAULT_OCSP, enabled: true, validityHours: 8 } },
-  } as unknown as Ca;
-  ctx = { ca, signing: { signer: responder.signer, issuer: new CertificateIssuer(caDer), chainPem: '' } };
+  fixture = responderFixture(pki);
+  caFile = fixture.caFile;
 });
 
 function request(args: string[]): Uint8Array {
@@ -66,24 +26,7 @@ function request(args: string[]): Uint8Array {
   return new Uint8Array(readFileSync(pki.file(out)));
 }
 
-function setup(options: { cacheBytes?: number; feedUp?: () => boolean; statuses?: Map<string, CertificateStatusRecord>; now?: () => Date; lookup?: (serial: string) => Promise<CertificateStatusRecord | undefined> } = {}) {
-  const statuses = options.statuses ?? new Map<string, CertificateStatusRecord>();
-  let reads = 0;
-  const r = new OcspResponder({
-    contexts: { get: async (id: string) => (id === CA_ID ? ctx : Promise.reject(notFound('ca_not_found', 'no such CA'))) },
-    certificates: {
-      status: async (_ca, serial) => {
-        reads++;
-        return options.lookup ? options.lookup(serial) : statuses.get(serial);
-      },
-    },
-    responders: { current: async () => responder },
-    clock: { now: options.now ?? (() => new Date()) },
-    cacheBytes: options.cacheBytes ?? 1 << 20,
-    ...(options.feedUp ? { feedUp: options.feedUp } : {}),
-  });
-  return { r, statuses, reads: () => reads };
-}
+const setup = (options: ResponderOptions = {}) => fixtureResponder(fixture, options);
 
 /** The first SingleResponse's status and the response's producedAt, as pkijs reads them. */
 function read(derBytes: Uint8Array): { status: number; producedAt: number; certStatus: number; nonce: boolean } {
@@ -209,6 +152,95 @@ describe('OcspResponder', () => {
     expect(r.cache.size).toBeLessThan(40);
     expect((await r.answer(CA_ID, qs[0]!)).cached).toBe(true);
     expect((await r.answer(CA_ID, qs[1]!)).cached).toBe(false);
+  });
+
+  it('ok/a request asked again as the same text is found without decoding it; a revocation or a CA change drops it', async () => {
+    const { r, statuses, reads } = setup();
+    statuses.set('0ad0', { status: 'ISSUED' });
+    const q = request(['-serial', '0x0ad0', '-no_nonce']);
+    const text = Buffer.from(q).toString('base64');
+    expect(r.cachedAnswer(CA_ID, text)).toBeUndefined();
+    const a = await r.answer(CA_ID, q, text);
+    const hit = r.cachedAnswer(CA_ID, text)!;
+    expect([hit.kind, hit.cached]).toEqual(['good', true]);
+    expect(Buffer.from(hit.der).equals(Buffer.from(a.der))).toBe(true);
+    expect(hit.http!.etag).toBe(a.http!.etag);
+    // The text is bound to the CA it was asked of, and to nothing else.
+    expect(r.cachedAnswer('00000000-0000-4000-8000-000000000000', text)).toBeUndefined();
+    expect(r.cachedAnswer(CA_ID, text + 'A')).toBeUndefined();
+
+    statuses.set('0ad0', { status: 'REVOKED', revokedAt: new Date(Date.UTC(2026, 0, 3)), revocationReason: 'KEY_COMPROMISE' });
+    r.revoked(CA_ID, '0ad0');
+    expect(r.cachedAnswer(CA_ID, text)).toBeUndefined();
+    const revoked = await r.answer(CA_ID, q, text);
+    expect([revoked.kind, revoked.cached]).toEqual(['revoked', false]);
+    expect(read(r.cachedAnswer(CA_ID, text)!.der).certStatus).toBe(1);
+    expect(reads()).toBe(2);
+
+    r.reset(CA_ID);
+    expect(r.cachedAnswer(CA_ID, text)).toBeUndefined();
+    expect(r.cache.bytes).toBe(0);
+  });
+
+  it('ok/the same CertID in another encoding is found by key and keeps the first text; both cost bytes only while kept', async () => {
+    const { r, statuses } = setup();
+    statuses.set('0ad1', { status: 'ISSUED' });
+    const q = request(['-serial', '0x0ad1', '-no_nonce']);
+    const first = Buffer.from(q).toString('base64');
+    const urlSafe = Buffer.from(q).toString('base64url');
+    await r.answer(CA_ID, q);
+    const withoutText = r.cache.bytes;
+    expect((await r.answer(CA_ID, q, first)).cached).toBe(true);
+    expect(r.cache.bytes).toBeGreaterThan(withoutText + first.length * 2);
+    const withText = r.cache.bytes;
+    expect((await r.answer(CA_ID, q, urlSafe)).cached).toBe(true);
+    expect(r.cache.bytes).toBe(withText);
+    expect(r.cachedAnswer(CA_ID, first)?.kind).toBe('good');
+    expect(r.cachedAnswer(CA_ID, urlSafe)).toBeUndefined();
+    r.revoked(CA_ID, '0ad1');
+    expect([r.cache.size, r.cache.bytes]).toEqual([0, 0]);
+  });
+
+  it('fail/no text finds an answer that was not kept: nonce, several certificates, unknown, feed down, past its refresh time', async () => {
+    let up = true;
+    let t = Date.now();
+    const { r, statuses } = setup({ feedUp: () => up, now: () => new Date(t) });
+    statuses.set('0ad2', { status: 'ISSUED' });
+    statuses.set('0ad3', { status: 'ISSUED' });
+    const cases = [
+      request(['-serial', '0x0ad2', '-nonce']),
+      request(['-serial', '0x0ad2', '-serial', '0x0ad3', '-no_nonce']),
+      request(['-serial', '0x0bad', '-no_nonce']),
+    ];
+    for (const q of cases) {
+      const text = Buffer.from(q).toString('base64');
+      await r.answer(CA_ID, q, text);
+      expect(r.cachedAnswer(CA_ID, text)).toBeUndefined();
+    }
+    const q = request(['-serial', '0x0ad2', '-no_nonce']);
+    const text = Buffer.from(q).toString('base64');
+    await r.answer(CA_ID, q, text);
+    expect(r.cachedAnswer(CA_ID, text)).toBeDefined();
+    up = false;
+    expect(r.cachedAnswer(CA_ID, text)).toBeUndefined();
+    up = true;
+    t += 6.1 * 3_600_000;
+    expect(r.cachedAnswer(CA_ID, text)).toBeUndefined();
+    expect(r.cache.size).toBe(0);
+  });
+
+  it('ok/request texts count against the byte budget', async () => {
+    const { r, statuses } = setup({ cacheBytes: 20_000 });
+    for (let i = 0; i < 40; i++) {
+      const serial = (0x2000 + i).toString(16);
+      statuses.set(serial, { status: 'ISSUED' });
+      const q = request(['-serial', `0x${serial}`, '-no_nonce']);
+      // A long text (a percent-encoded GET of the largest size) costs its length twice over.
+      await r.answer(CA_ID, q, encodeURIComponent(Buffer.from(q).toString('base64')).padEnd(3000, '%'));
+      expect(r.cache.bytes).toBeLessThanOrEqual(20_000);
+    }
+    expect(r.cache.size).toBeGreaterThan(0);
+    expect(r.cache.size).toBeLessThan(20_000 / 6000 + 1);
   });
 
   it('fail/malformed, another issuer, an unknown CA, a database outage: error statuses, nothing cached', async () => {
