@@ -20,6 +20,7 @@ import type { AuditService } from '../src/services/audit/audit-service.ts';
 import { denialEvent } from './denials.ts';
 import type { Req, Res } from './http.ts';
 import type { CrlUpdater } from '../crl/crl-updater.ts';
+import { consoleFiles } from './console-static.ts';
 import { errorHandler } from './errors.ts';
 import { issueFastPath } from './issue-fast-path.ts';
 import { authenticate, body, requestContext, wellFormedPath } from './middleware.ts';
@@ -78,6 +79,8 @@ export interface AppDeps {
   readiness?: () => Promise<Readiness>;
   /** Holds principals with a rateLimit to it. */
   rateLimiter?: RateLimiter;
+  /** The built admin console (index.html and assets/), served at /console; absent: 404 console_not_built. */
+  consoleDir?: string;
 }
 
 /** Writes the audit event of a refusal (403, 401 for a real token) before it is answered. */
@@ -119,6 +122,7 @@ export function createApp(deps: AppDeps, all: readonly Route[] = routes(deps)): 
   // The few public /v1 routes (the audit key) before authentication; every other /v1 request,
   // routed or not, is authenticated first: an unknown /v1 route is a 401 to a caller without a
   // valid token, never a map of which routes exist.
+  app.use(consoleFiles(deps.consoleDir));
   const publicV1 = all.filter((r) => r.public && r.path.startsWith('/v1/'));
   const open = express.Router();
   mount(open, publicV1);

@@ -3,7 +3,7 @@ import cluster from 'node:cluster';
 import { mkdir, unlink, writeFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import cron from 'node-cron';
 import { pino, type Logger } from 'pino';
 import { createApp, createRequestListener, routes } from '../api/app.ts';
@@ -288,6 +288,8 @@ export async function compose(options: {
     keyStoreTypes: config.knownKeyStores.map((d) => d.type),
     metrics,
     rateLimiter: new RateLimiter(repos.rateBuckets),
+    // The build's console/ beside its src/ (dist/console for dist/src/main.js); none when run from sources.
+    consoleDir: fileURLToPath(new URL('../console/', import.meta.url)),
     metricsToken: config.metricsToken,
     metricsText: options.metricsText,
     readiness: readiness([

@@ -18,10 +18,18 @@ export const READY_WITHIN_MS = 60_000;
  * Compiles the service into its own directory inside the repository (so that node_modules resolve),
  * out of the way of dist/; returns that directory and a function that removes it.
  */
-export async function buildService(name: string): Promise<{ dir: string; remove(): Promise<void> }> {
+export async function buildService(name: string, options: { console?: boolean } = {}): Promise<{ dir: string; remove(): Promise<void> }> {
   const dir = path.join(REPO, '.tmp', `${name}-build-${randomBytes(4).toString('hex')}`);
   execFileSync(process.execPath, [path.join(REPO, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', dir], { cwd: REPO, stdio: 'pipe' });
   await cp(path.join(REPO, 'src/db/migrations'), path.join(dir, 'src/db/migrations'), { recursive: true });
+  // The admin console, as `npm run build` makes it: into the build's console/ beside its src/.
+  if (options.console) {
+    execFileSync(process.execPath, [path.join(REPO, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'api/console/vite.config.ts'], {
+      cwd: REPO,
+      stdio: 'pipe',
+      env: { ...process.env, CONSOLE_OUT_DIR: path.join(dir, 'console') },
+    });
+  }
   return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
 }
 

@@ -1,0 +1,305 @@
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OpensslPki } from '../pki/openssl.ts';
+import { buildService, killStarted, ServiceProcess } from '../support/process.ts';
+
+/*
+ * The admin console in real headless Chromium (Debian's chromium, driven by playwright-core),
+ * against the compiled service with its built console, on the embedded database as `npm start`
+ * runs it. Every request the page makes is recorded: none may go anywhere but the service, and
+ * Chromium must report no Content-Security-Policy violation and no script error.
+ * PRIVATECA_SCREENSHOTS=1 also writes the main pages' screenshots into docs/screenshots/.
+ */
+
+const TOKEN = 'pca_console_admin_' + 'a'.repeat(32);
+const CHROMIUM_FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const SCREENSHOTS = process.env.PRIVATECA_SCREENSHOTS === '1' ? path.resolve(import.meta.dirname, '../../docs/screenshots') : undefined;
+
+const pki = new OpensslPki();
+let build: { dir: string; remove(): Promise<void> };
+let svc: ServiceProcess;
+let browser: Browser;
+let dataDir: string;
+const requests: string[] = [];
+const problems: string[] = [];
+/** Every answer of 400 or more the console got, as "status METHOD path" with ids made generic. */
+const refusals = new Set<string>();
+const generic = (u: string) => new URL(u).pathname.replace(/[0-9a-f-]{36}/g, '{id}').replace(/\/[0-9a-f]{20,}(?=\/|$)/g, '/{serial}');
+
+async function newPage(viewport = { width: 1280, height: 800 }): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  page.on('request', (r) => requests.push(r.url()));
+  page.on('response', (r) => {
+    if (r.status() >= 400) refusals.add(`${r.status()} ${r.request().method()} ${generic(r.url())}`);
+  });
+  page.on('console', (m) => {
+    // A refused request is logged as "Failed to load resource"; those are checked as `refusals`.
+    if ((m.type() === 'error' && !m.text().startsWith('Failed to load resource')) || /Content Security Policy|Refused to/i.test(m.text())) problems.push(`console ${m.type()}: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  return { context, page };
+}
+
+async function signIn(page: Page, token = TOKEN): Promise<void> {
+  await page.goto(`${svc.url}/console/`);
+  await page.getByLabel('API token').fill(token);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Certificate authorities', level: 1 }).waitFor();
+}
+
+const api = (method: string, p: string, body?: unknown, token = TOKEN) => svc.api(token, method, p, body);
+
+async function shot(page: Page, name: string): Promise<void> {
+  if (SCREENSHOTS) await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
+/** Walks the wizard from the CA list to its review step and creates the CA. */
+async function wizard(page: Page, options: { type: 'Root CA' | 'Subordinate CA'; commonName: string; organization?: string; tags?: string }): Promise<void> {
+  await page.getByRole('link', { name: 'Create CA' }).click();
+  await page.getByRole('heading', { name: 'Create a certificate authority' }).waitFor();
+  await page.getByLabel(options.type).check();
+  await page.getByRole('button', { name: 'Next' }).click();
+  await page.getByLabel('Common name').fill(options.commonName);
+  if (options.organization) await page.getByLabel('Organization', { exact: true }).fill(options.organization);
+  await page.getByRole('button', { name: 'Next' }).click();
+  await page.getByLabel('Key algorithm').selectOption('EC_prime256v1');
+  await page.getByRole('button', { name: 'Next' }).click();
+  await page.getByRole('heading', { name: /Revocation/ }).waitFor();
+  await page.getByRole('button', { name: 'Next' }).click();
+  if (options.type === 'Root CA') {
+    await page.getByLabel('Validity (days)').fill('365');
+    await page.getByRole('button', { name: 'Next' }).click();
+  }
+  await page.getByLabel('Tags').fill(options.tags ?? '');
+  await page.getByRole('button', { name: 'Next' }).click();
+  await page.getByRole('heading', { name: /Review/ }).waitFor();
+  await page.getByRole('button', { name: 'Create CA' }).click();
+}
+
+beforeAll(async () => {
+  build = await buildService('console', { console: true });
+  dataDir = mkdtempSync(path.join(os.tmpdir(), 'privateca-console-'));
+  svc = await ServiceProcess.start(build.dir, { PRIVATECA_DATA_DIR: dataDir, PRIVATECA_BOOTSTRAP_TOKEN: TOKEN });
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_FLAGS });
+}, 240_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await killStarted();
+  await build?.remove();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe('admin console (headless Chromium)', () => {
+  it('ok/served at /console under a strict CSP, from the service alone; the token is kept in sessionStorage only, and sign-out clears it', async () => {
+    const res = await fetch(`${svc.url}/console/`);
+    expect(res.status).toBe(200);
+    const csp = res.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).not.toMatch(/unsafe-inline|unsafe-eval/);
+    const html = await res.text();
+    expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
+    expect((await fetch(`${svc.url}/console`, { redirect: 'manual' })).headers.get('location')).toBe('/console/');
+
+    const { context, page } = await newPage();
+    await signIn(page);
+    expect(await page.evaluate(() => sessionStorage.getItem('privateca.token'))).toBe(TOKEN);
+    expect(await page.evaluate(() => document.cookie)).toBe('');
+    expect(page.url()).not.toContain(TOKEN);
+    expect((await context.cookies()).length).toBe(0);
+    await shot(page, 'sign-in-done');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('API token').waitFor();
+    expect(await page.evaluate(() => sessionStorage.getItem('privateca.token'))).toBeNull();
+    await context.close();
+  });
+
+  it('ok/creates a ROOT CA step by step; its page shows the certificate with the SHA-256 fingerprint openssl computes', async () => {
+    const { context, page } = await newPage();
+    await signIn(page);
+    await wizard(page, { type: 'Root CA', commonName: 'Console Root CA', organization: 'Example', tags: 'team=pki' });
+    await page.getByRole('status').filter({ hasText: 'ACTIVE' }).waitFor();
+    await page.getByRole('button', { name: 'Open the CA' }).click();
+    await page.getByRole('heading', { name: 'Console Root CA (Example)', level: 1 }).waitFor();
+    const id = /#\/cas\/([0-9a-f-]{36})/.exec(page.url())![1]!;
+    const ca = await api('GET', `/v1/cas/${id}`);
+    expect([ca.body.type, ca.body.status, ca.body.tags]).toEqual(['ROOT', 'ACTIVE', { team: 'pki' }]);
+    const pem = (await api('GET', `/v1/cas/${id}/certificate`)).body.certificate as string;
+    const fp = pki.ok(['x509', '-noout', '-fingerprint', '-sha256'], pem).trim().split('=')[1]!;
+    await expect(page.getByText(fp).count()).resolves.toBe(1);
+    await shot(page, 'ca-page');
+    await context.close();
+  });
+
+  it('ok/a SUBORDINATE CA: the CSR is shown, signed by the openssl CLI, a wrong certificate is explained beside its field, the chain pasted back activates it', async () => {
+    const root = pki.root({ subject: '/O=Example/CN=Offline Root', days: 60 });
+    const { context, page } = await newPage();
+    await signIn(page);
+    await wizard(page, { type: 'Subordinate CA', commonName: 'Console Issuing CA' });
+    // The copy and download buttons come with the CSR.
+    await page.getByRole('button', { name: 'Download CSR' }).waitFor();
+    await expect(page.getByRole('button', { name: 'Copy CSR' }).isVisible()).resolves.toBe(true);
+    const csrPem = (await page.getByTestId('csr').textContent())!;
+    expect(csrPem).toMatch(/^-----BEGIN CERTIFICATE REQUEST-----/);
+    await shot(page, 'subordinate-csr');
+    expect(pki.ok(['req', '-noout', '-verify', '-subject'], csrPem)).toContain('Console Issuing CA');
+
+    // The root's own certificate is not the one signed for this CA's key.
+    await page.getByLabel('Certificate (PEM)').fill(root.cert);
+    await page.getByLabel(/^Chain \(PEM\)/).fill(root.cert);
+    await page.getByRole('button', { name: 'Import and activate' }).click();
+    const fieldError = page.locator('#import-certificate-error');
+    await fieldError.waitFor();
+    expect(await fieldError.textContent()).toContain("This certificate is for another key");
+    await expect(page.getByLabel('Certificate (PEM)').getAttribute('aria-invalid')).resolves.toBe('true');
+
+    const signed = pki.sign(csrPem, root, { ca: true, days: 30, pathLen: 0 });
+    await page.getByLabel('Certificate (PEM)').fill(signed.cert);
+    await page.getByRole('button', { name: 'Import and activate' }).click();
+    await page.getByRole('status').filter({ hasText: 'ACTIVE' }).waitFor();
+    await page.getByRole('button', { name: 'Open the CA' }).click();
+    await page.getByRole('heading', { name: 'Console Issuing CA', level: 1 }).waitFor();
+    const id = /#\/cas\/([0-9a-f-]{36})/.exec(page.url())![1]!;
+    const ca = await api('GET', `/v1/cas/${id}`);
+    expect([ca.body.type, ca.body.status]).toEqual(['SUBORDINATE', 'ACTIVE']);
+    // The imported certificate is the one openssl signed, and it chains to the openssl root.
+    const served = (await api('GET', `/v1/cas/${id}/certificate`)).body.certificate as string;
+    expect(new X509Certificate(served).fingerprint256).toBe(new X509Certificate(signed.cert).fingerprint256);
+    expect(pki.verify({ rootFile: root.certFile, leafPem: served }).out).toContain('OK');
+    await context.close();
+  });
+
+  it('ok/revokes from the certificate table after a confirmation naming the certificate; the served CRL lists the serial with the reason (openssl crl)', async () => {
+    const ca = await api('POST', '/v1/cas', { type: 'ROOT', subject: { commonName: 'Console Revoke Root' }, keyAlgorithm: 'EC_prime256v1', revocation: { crl: { enabled: true } } });
+    expect(ca.status).toBe(201);
+    const issued = [];
+    for (const name of ['alpha', 'bravo', 'charlie']) {
+      const r = await api('POST', `/v1/cas/${ca.body.id}/certificates`, { csr: pki.csr({ subject: `/CN=${name}.example.internal`, san: `DNS:${name}.example.internal` }).csr, validity: { days: 10 } });
+      expect(r.status).toBe(201);
+      issued.push(r.body);
+    }
+    const target = issued[1]!;
+    const { context, page } = await newPage();
+    await signIn(page);
+    await page.getByRole('link', { name: 'Console Revoke Root' }).click();
+    await page.getByRole('heading', { name: 'Certificates' }).waitFor();
+    const row = page.locator(`tr[data-serial="${target.serial}"]`);
+    await expect(row.textContent()).resolves.toContain('bravo.example.internal');
+    await row.getByRole('button', { name: /^Revoke/ }).click();
+    const dialog = page.getByRole('dialog');
+    await expect(dialog.textContent()).resolves.toContain(`bravo.example.internal`);
+    await expect(dialog.textContent()).resolves.toContain(target.serial);
+    await shot(page, 'revoke-dialog');
+    await dialog.getByLabel('Reason').selectOption('KEY_COMPROMISE');
+    await dialog.getByRole('button', { name: 'Revoke certificate' }).click();
+    await page.getByRole('status').filter({ hasText: `Revoked bravo.example.internal (serial ${target.serial})` }).waitFor();
+    await page.locator(`tr[data-serial="${target.serial}"]`, { hasText: 'KEY_COMPROMISE' }).waitFor();
+    expect((await api('GET', `/v1/cas/${ca.body.id}/certificates/${target.serial}`)).body.status).toBe('REVOKED');
+    expect((await api('GET', `/v1/cas/${ca.body.id}/certificates/${issued[0]!.serial}`)).body.status).toBe('ISSUED');
+
+    // The CRL is rebuilt within seconds of a revocation.
+    const caFile = pki.file(`revoke-ca-${ca.body.id}.pem`, (await api('GET', `/v1/cas/${ca.body.id}/certificate`)).body.certificate);
+    let text = '';
+    for (let i = 0; i < 50 && !text.includes(target.serial.toUpperCase()); i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      const der = Buffer.from(await (await fetch(`${svc.url}/crl/${ca.body.id}.crl`)).arrayBuffer());
+      const crlFile = path.join(pki.dir, `console-${i}.crl`);
+      writeFileSync(crlFile, der);
+      text = pki.ok(['crl', '-inform', 'DER', '-in', crlFile, '-noout', '-text', '-CAfile', caFile]);
+    }
+    expect(text).toContain(`Serial Number: ${target.serial.toUpperCase()}`);
+    expect(text).toContain('Key Compromise');
+    expect(text).not.toContain(issued[0]!.serial.toUpperCase());
+    await context.close();
+  });
+
+  it('fail/a principal without rights sees no Create CA and no revoke buttons; an action denied after the page offered it shows the API detail', async () => {
+    const readOnly = (await api('GET', '/v1/policies')).body.items.find((p: { name: string }) => p.name === 'ReadOnlyAccess');
+    const viewer = await api('POST', '/v1/principals', { name: 'console-viewer', policies: [readOnly.id] });
+    expect(viewer.status).toBe(201);
+    const viewerToken = (await api('POST', `/v1/principals/${viewer.body.id}/tokens`, {})).body.token as string;
+    const ca = await api('POST', '/v1/cas', { type: 'ROOT', subject: { commonName: 'Console Viewer Root' }, keyAlgorithm: 'EC_prime256v1' });
+    await api('POST', `/v1/cas/${ca.body.id}/certificates`, { csr: pki.csr({ subject: '/CN=viewer.example.internal' }).csr, validity: { days: 5 } });
+
+    const { context, page } = await newPage();
+    await signIn(page, viewerToken);
+    await page.getByRole('link', { name: 'Console Viewer Root' }).waitFor();
+    await expect(page.getByRole('link', { name: 'Create CA' }).count()).resolves.toBe(0);
+    await page.getByRole('link', { name: 'Console Viewer Root' }).click();
+    await page.getByRole('heading', { name: 'Certificates' }).waitFor();
+    await page.locator('tr[data-serial]').first().waitFor();
+    await expect(page.getByRole('button', { name: /^Revoke/ }).count()).resolves.toBe(0);
+    await expect(page.getByRole('button', { name: 'Disable' }).count()).resolves.toBe(0);
+    await context.close();
+
+    // An operator allowed to disable CAs opens the page; the right is taken away before the click.
+    const doc = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['privateca:List*', 'privateca:Describe*', 'privateca:Get*', 'privateca:UpdateCertificateAuthority'], Resource: '*' }] };
+    const policy = await api('POST', '/v1/policies', { name: 'console-operator', document: doc });
+    expect(policy.status).toBe(201);
+    const operator = await api('POST', '/v1/principals', { name: 'console-operator', policies: [policy.body.id] });
+    const operatorToken = (await api('POST', `/v1/principals/${operator.body.id}/tokens`, {})).body.token as string;
+    const second = await newPage();
+    await signIn(second.page, operatorToken);
+    await second.page.getByRole('link', { name: 'Console Viewer Root' }).click();
+    const disable = second.page.getByRole('button', { name: 'Disable' });
+    await disable.waitFor();
+    expect((await api('PATCH', `/v1/principals/${operator.body.id}`, { policies: [readOnly.id] })).status).toBe(200);
+    await disable.click();
+    const alert = second.page.getByRole('alert');
+    await alert.waitFor();
+    const shown = (await alert.textContent()) ?? '';
+    expect(shown).toContain('403');
+    expect(shown).toContain('access_denied');
+    expect(shown).toContain('UpdateCertificateAuthority');
+    expect((await api('GET', `/v1/cas/${ca.body.id}`)).body.status).toBe('ACTIVE');
+    await second.context.close();
+  });
+
+  it('ok/usable at 390 px wide: the CA list and a CA page render, and every control can be reached by keyboard with a visible focus', async () => {
+    const { context, page } = await newPage({ width: 390, height: 844 });
+    await signIn(page);
+    await shot(page, 'ca-list-390');
+    // No control without a name: every input, select and textarea has a label, every button a name.
+    const unnamed = await page.evaluate(() =>
+      Array.from(document.querySelectorAll('input, select, textarea, button, a[href]'))
+        .filter((el) => {
+          const e = el as HTMLInputElement;
+          const labelled = (e.labels && e.labels.length > 0) || e.getAttribute('aria-label') || (el.textContent ?? '').trim();
+          return !labelled;
+        })
+        .map((el) => el.outerHTML.slice(0, 80)),
+    );
+    expect(unnamed).toEqual([]);
+    await page.keyboard.press('Tab');
+    const focused = await page.evaluate(() => {
+      const el = document.activeElement as HTMLElement;
+      return { tag: el.tagName, outline: getComputedStyle(el).outlineStyle };
+    });
+    expect(focused.tag).not.toBe('BODY');
+    expect(focused.outline).not.toBe('none');
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    expect(width).toBeLessThanOrEqual(390);
+    await context.close();
+  });
+
+  it('ok/no request of the console went anywhere but the service, and Chromium reported no CSP violation or script error', () => {
+    expect(requests.length).toBeGreaterThan(20);
+    const elsewhere = requests.filter((u) => !u.startsWith(svc.url + '/') && !u.startsWith('data:') && !u.startsWith('blob:'));
+    expect(elsewhere).toEqual([]);
+    // The console calls the public API only: /v1 routes and its own files.
+    const paths = new Set(requests.map(generic));
+    for (const p of paths) expect(p, p).toMatch(/^\/(v1\/|console\/)/);
+    expect(problems).toEqual([]);
+    // The only refusals: the wrong certificate pasted on purpose, the action denied on purpose, and
+    // the CRL status of a CA that has published none yet (the page says so).
+    const expected = new Set(['400 POST /v1/cas/{id}/certificate', '403 PATCH /v1/cas/{id}', '404 GET /v1/cas/{id}/crl']);
+    expect([...refusals].filter((r) => !expected.has(r))).toEqual([]);
+    expect(refusals.has('400 POST /v1/cas/{id}/certificate') && refusals.has('403 PATCH /v1/cas/{id}')).toBe(true);
+  });
+});
