@@ -47,6 +47,26 @@ export async function issueCertificate(deps: { issuance: IssuanceService; contex
 const caNotFound = (id: string) => notFound('ca_not_found', `no CA ${id}`);
 
 /** /v1/cas/{caId}/certificates: issuance, lookup, revocation. */
+/** `q`: 1 to 256 characters, the search of a certificate list (a serial prefix may carry colons). */
+function searchText(v: unknown): string | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || v.trim() === '' || v.length > 256) throw invalid('invalid_query', 'q is 1 to 256 characters: a serial prefix, or the start of a common name or SAN');
+  const t = v.trim();
+  // A serial as the API prints it or as openssl does (colons, upper case) is searched without its colons.
+  return /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2})+:?$/.test(t) ? t.replace(/:/g, '') : t;
+}
+
+/** An RFC 3339 time in a query parameter. */
+function time(v: unknown, name: string): Date | undefined {
+  if (v === undefined) return undefined;
+  const d = typeof v === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i.test(v) ? new Date(v) : undefined;
+  // Date rolls 2027-02-30 over into March: the calendar date must exist as written.
+  const [y, m, day] = typeof v === 'string' ? v.slice(0, 10).split('-').map(Number) : [];
+  const calendar = new Date(Date.UTC(y!, m! - 1, day));
+  if (!d || Number.isNaN(d.getTime()) || calendar.getUTCMonth() !== m! - 1 || calendar.getUTCDate() !== day) throw invalid('invalid_time', `${name} is an RFC 3339 time, e.g. 2027-01-31T00:00:00Z`);
+  return d;
+}
+
 export function certificateRoutes(deps: { issuance: IssuanceService; revocation: RevocationService; certificates: CertificateService; contexts: Pick<CaContexts, 'get'>; authz: Authorizer }): Route[] {
   const { authz } = deps;
   return [
@@ -71,6 +91,9 @@ export function certificateRoutes(deps: { issuance: IssuanceService; revocation:
       parameters: [
         ...listParameters,
         { name: 'status', in: 'query', schema: { enum: ['ISSUED', 'REVOKED'] } },
+        { name: 'q', in: 'query', description: 'a serial prefix (hex), or a case-insensitive prefix of the common name or of any SAN', schema: { type: 'string', minLength: 1, maxLength: 256 } },
+        { name: 'expiresBefore', in: 'query', description: 'only those whose notAfter is before this time (RFC 3339)', schema: { type: 'string', format: 'date-time' } },
+        { name: 'expiresAfter', in: 'query', description: 'only those whose notAfter is after this time (RFC 3339)', schema: { type: 'string', format: 'date-time' } },
         { name: 'include', in: 'query', description: '`certificate` adds each one\'s PEM (never the chain)', schema: { enum: ['certificate'] } },
       ],
       responses: { '200': { description: '{ items, nextCursor }', schema: CertificateListResponse } },
@@ -80,9 +103,12 @@ export function certificateRoutes(deps: { issuance: IssuanceService; revocation:
         const status = q.status;
         if (status !== undefined && status !== 'ISSUED' && status !== 'REVOKED') throw invalid('invalid_status', 'status is ISSUED or REVOKED');
         if (q.include !== undefined && q.include !== 'certificate') throw invalid('invalid_include', 'include is certificate');
+        const search = searchText(q.q);
+        const expiresBefore = time(q.expiresBefore, 'expiresBefore');
+        const expiresAfter = time(q.expiresAfter, 'expiresAfter');
         const { limit, after } = page(q, decodeSerialCursor);
         await authz.ca(req, res, 'ListCertificates', id);
-        const items = await deps.certificates.list(id, { status, limit, afterSerial: after });
+        const items = await deps.certificates.list(id, { status, limit, afterSerial: after, q: search, expiresBefore, expiresAfter });
         const last = items.length === limit ? items[items.length - 1] : undefined;
         sendJson(res, 200, {
           items: items.map((c) => presentCertificateItem(c, { withPem: q.include === 'certificate' })),

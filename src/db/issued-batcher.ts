@@ -26,6 +26,10 @@ WITH input AS (
          crl_partition, issued_by
   FROM ok
   RETURNING ca_id, serial
+), names AS (
+  INSERT INTO certificate_names (ca_id, name, serial)
+  SELECT n.ca_id, n.name, n.serial FROM unnest($21::uuid[], $22::text[], $23::text[]) AS n(ca_id, serial, name)
+  JOIN cert ON cert.ca_id = n.ca_id AND cert.serial = n.serial
 ), event AS (
   INSERT INTO audit_events (at, principal_id, principal_name, action, resource, outcome, source_ip, request_id, details)
   SELECT ok.at::timestamptz, ok.principal_id, ok.principal_name, ok.action, ok.resource, ok.outcome, ok.source_ip, ok.request_id, ok.details::jsonb
@@ -94,6 +98,8 @@ export class IssuedBatcher {
 
   private async many(batch: Pending[]): Promise<void> {
     const col = <T>(f: (p: Pending) => T) => batch.map(f);
+    // The search names, one row per name: (CA, serial, name) as three parallel arrays.
+    const names = batch.flatMap((p) => (p.cert.names ?? []).map((n) => [p.cert.caId, p.cert.serial, n] as const));
     let stored: Set<string>;
     try {
       const r = await this.q.query<{ serial: string }>(INSERT_BATCH, [
@@ -117,6 +123,9 @@ export class IssuedBatcher {
         col((p) => p.audit.sourceIp ?? null),
         col((p) => p.audit.requestId ?? null),
         col((p) => JSON.stringify(p.audit.details)),
+        names.map((n) => n[0]),
+        names.map((n) => n[1]),
+        names.map((n) => n[2]),
       ]);
       stored = new Set(r.rows.map((x) => x.serial));
     } catch {

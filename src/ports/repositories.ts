@@ -22,6 +22,13 @@ export interface CaRepository {
   remove(id: string): Promise<void>;
 }
 
+export interface CertificateListOptions {
+  status?: CertificateStatus;
+  q?: string;
+  expiresBefore?: Date;
+  expiresAfter?: Date;
+}
+
 export interface CertificateRepository {
   /**
    * Stores an issued certificate and its audit event in one statement, only while the CA is ACTIVE
@@ -30,8 +37,12 @@ export interface CertificateRepository {
    */
   insertIssued(cert: IssuedCertificate, audit: AuditEvent, expect: { certVersion: number }): Promise<boolean>;
   get(caId: string, serial: string): Promise<IssuedCertificate | undefined>;
-  /** By serial; `issuedUpTo` keeps those issued at or before that time (an audit report's cut). */
-  list(caId: string, options: { status?: CertificateStatus; limit: number; afterSerial?: string; issuedUpTo?: Date }): Promise<IssuedCertificate[]>;
+  /**
+   * By serial; `issuedUpTo` keeps those issued at or before that time (an audit report's cut); `q`
+   * keeps those with a name (CN or SAN, case-insensitive) or a serial starting with it;
+   * `expiresBefore`/`expiresAfter` compare notAfter.
+   */
+  list(caId: string, options: CertificateListOptions & { limit: number; afterSerial?: string; issuedUpTo?: Date }): Promise<IssuedCertificate[]>;
   /**
    * Marks an ISSUED certificate REVOKED; false when it was not ISSUED. Other nodes are told at commit
    * (NOTIFY on REVOCATION_CHANNEL, payload `{caId}:{serial}`) so that their OCSP answers follow.

@@ -1,4 +1,5 @@
 import { notFound } from '../domain/ca-error.ts';
+import type { CertificateListOptions } from '../ports/repositories.ts';
 import type { CertificateStatus, IssuedCertificate } from '../domain/certificate.ts';
 import type { CertificateRepository } from '../ports/repositories.ts';
 import type { CaContexts } from './ca-contexts.ts';
@@ -19,8 +20,8 @@ export class CertificateService {
     return { cert, chain };
   }
 
-  /** A page of the CA's certificates by serial; 404 for an unknown CA. */
-  async list(caId: string, options: { status?: CertificateStatus; limit: number; afterSerial?: string }): Promise<IssuedCertificate[]> {
+  /** A page of the CA's certificates by serial, filtered and searched as `options` say; 404 for an unknown CA. */
+  async list(caId: string, options: CertificateListOptions & { limit: number; afterSerial?: string }): Promise<IssuedCertificate[]> {
     await this.deps.contexts.get(caId);
     return this.deps.certificates.list(caId, options);
   }

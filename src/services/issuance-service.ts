@@ -1,3 +1,4 @@
+import { searchNames } from '../domain/certificate.ts';
 import { createHash } from 'node:crypto';
 import { CaError, conflict, invalid, unavailable } from '../domain/ca-error.ts';
 import { authorityInfoAccess, crlUrl, effectiveStatus, type Ca } from '../domain/ca.ts';
@@ -187,6 +188,7 @@ export class IssuanceService {
         issuedAt: now,
         crlPartition: partition,
         issuedBy: actor.name,
+        names: searchNames(csr.commonName, cnSan ? [cnSan] : csr.subjectAltNames),
       },
       audit: auditEvent(
         actor,

@@ -5,7 +5,9 @@ import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OpensslPki } from '../pki/openssl.ts';
+import pg from 'pg';
 import { buildService, killStarted, ServiceProcess } from '../support/process.ts';
+import { createTestDatabase } from '../support/service.ts';
 
 /*
  * The admin console in real headless Chromium (Debian's chromium, driven by playwright-core),
@@ -26,6 +28,8 @@ let browser: Browser;
 let dataDir: string;
 const requests: string[] = [];
 const problems: string[] = [];
+/** The services the tests started: the only places the console may talk to. */
+const services = new Set<string>();
 /** Every answer of 400 or more the console got, as "status METHOD path" with ids made generic. */
 const refusals = new Set<string>();
 const generic = (u: string) => new URL(u).pathname.replace(/[0-9a-f-]{36}/g, '{id}').replace(/\/[0-9a-f]{20,}(?=\/|$)/g, '/{serial}');
@@ -85,6 +89,7 @@ beforeAll(async () => {
   build = await buildService('console', { console: true });
   dataDir = mkdtempSync(path.join(os.tmpdir(), 'privateca-console-'));
   svc = await ServiceProcess.start(build.dir, { PRIVATECA_DATA_DIR: dataDir, PRIVATECA_BOOTSTRAP_TOKEN: TOKEN });
+  services.add(svc.url);
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_FLAGS });
 }, 240_000);
 
@@ -219,6 +224,54 @@ describe('admin console (headless Chromium)', () => {
     await context.close();
   });
 
+  it('ok/requests a certificate from a pasted CSR; openssl verifies it against the CA; its page offers the PEM and chain', async () => {
+    const ca = await api('POST', '/v1/cas', { type: 'ROOT', subject: { commonName: 'Console Issue Root' }, keyAlgorithm: 'EC_prime256v1' });
+    const { csr } = pki.csr({ subject: '/O=Acme/CN=pasted.example.internal', san: 'DNS:pasted.example.internal,DNS:alt.example.internal' });
+    const { context, page } = await newPage();
+    await signIn(page);
+    await page.getByRole('link', { name: 'Console Issue Root' }).click();
+    await page.getByRole('link', { name: 'Request a certificate' }).click();
+    await page.getByLabel('CSR (PEM)').fill('-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n');
+    await page.getByRole('button', { name: 'Issue certificate' }).click();
+    // The API's detail beside the CSR field.
+    await page.locator('#issue-csr-error').waitFor();
+    await page.getByLabel('CSR (PEM)').fill(csr);
+    await page.getByLabel('Template').selectOption('EndEntityServerAuthCertificate/V1');
+    await page.getByLabel('Validity (days)').fill('30');
+    await page.getByRole('button', { name: 'Issue certificate' }).click();
+    await page.getByRole('heading', { name: 'Certificate issued' }).waitFor();
+    const pem = (await page.getByLabel('Certificate PEM').textContent())!;
+    const caFile = pki.file(`issue-ca-${ca.body.id}.pem`, (await api('GET', `/v1/cas/${ca.body.id}/certificate`)).body.certificate);
+    expect(pki.verify({ rootFile: caFile, leafPem: pem, extra: ['-purpose', 'sslserver'] }).out).toContain('OK');
+    expect(pki.text(pem)).toContain('DNS:alt.example.internal');
+    await page.getByRole('link', { name: 'Open its page' }).click();
+    await page.getByRole('heading', { name: 'pasted.example.internal', level: 1 }).waitFor();
+    await expect(page.getByRole('button', { name: 'Download with chain' }).isVisible()).resolves.toBe(true);
+    expect(((await page.getByLabel('Certificate PEM').textContent()) ?? '').trim()).toBe(pem.trim());
+    await shot(page, 'certificate-page');
+    await context.close();
+  });
+
+  it('ok/the audit log: events with filters (the revocation made above), the latest checkpoint, and the chain verified', async () => {
+    const { context, page } = await newPage();
+    await signIn(page);
+    await page.getByRole('link', { name: 'Audit log' }).click();
+    await page.getByRole('heading', { name: 'Audit log', level: 1 }).waitFor();
+    await page.getByLabel('Action').fill('RevokeCertificate');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.locator('tr[data-action="privateca:RevokeCertificate"]').first().waitFor();
+    const actions = await page.locator('tr[data-action]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-action')));
+    expect(actions.length).toBeGreaterThan(0);
+    expect(actions.every((a) => a === 'privateca:RevokeCertificate')).toBe(true);
+    await expect(page.locator('tr[data-action]').first().textContent()).resolves.toContain('KEY_COMPROMISE');
+    await page.getByRole('button', { name: 'Verify the chain' }).click();
+    await page.getByRole('status').filter({ hasText: 'The chain verifies' }).waitFor();
+    const verified = await api('GET', '/v1/audit/verify');
+    expect(verified.body.ok).toBe(true);
+    await shot(page, 'audit-log');
+    await context.close();
+  });
+
   it('fail/a principal without rights sees no Create CA and no revoke buttons; an action denied after the page offered it shows the API detail', async () => {
     const readOnly = (await api('GET', '/v1/policies')).body.items.find((p: { name: string }) => p.name === 'ReadOnlyAccess');
     const viewer = await api('POST', '/v1/principals', { name: 'console-viewer', policies: [readOnly.id] });
@@ -261,6 +314,74 @@ describe('admin console (headless Chromium)', () => {
     await second.context.close();
   });
 
+  it('ok/searching a CA with 100,000 certificates (the service on PostgreSQL): by host name and by serial prefix, with paging', async () => {
+    const database = await createTestDatabase();
+    const big = await ServiceProcess.start(build.dir, { PRIVATECA_DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'privateca-console-pg-')), PRIVATECA_BOOTSTRAP_TOKEN: TOKEN, DATABASE_URL: database.url });
+    services.add(big.url);
+    const client = new pg.Client({ connectionString: database.url });
+    try {
+      const ca = await big.api(TOKEN, 'POST', '/v1/cas', { type: 'ROOT', subject: { commonName: 'Console Search Root' }, keyAlgorithm: 'EC_prime256v1' });
+      expect(ca.status).toBe(201);
+      const seed = await big.api(TOKEN, 'POST', `/v1/cas/${ca.body.id}/certificates`, { csr: pki.csr({ subject: '/CN=seed.example.internal' }).csr, validity: { days: 30 } });
+      expect(seed.status).toBe(201);
+      // 100,000 more rows in SQL, each with its own serial and name (the seed's DER: the table shows the row's own columns).
+      await client.connect();
+      await client.query(
+        `INSERT INTO certificates (ca_id, serial, status, der, subject, template, not_before, not_after, issued_at, issued_by)
+         SELECT ca_id, md5(i::text), 'ISSUED', der, 'CN=host-' || lpad(i::text, 6, '0') || '.example.internal', template, not_before, not_after, issued_at, issued_by
+         FROM certificates, generate_series(1, 100000) AS i WHERE ca_id = $1 AND serial = $2`,
+        [ca.body.id, seed.body.serial],
+      );
+      await client.query(`INSERT INTO certificate_names (ca_id, name, serial) SELECT $1, 'host-' || lpad(i::text, 6, '0') || '.example.internal', md5(i::text) FROM generate_series(1, 100000) AS i`, [ca.body.id]);
+      await client.query('ANALYZE certificates; ANALYZE certificate_names');
+      const target = (await client.query<{ s: string }>("SELECT md5('77777') AS s")).rows[0]!.s;
+
+      const { context, page } = await newPage();
+      await page.goto(`${big.url}/console/`);
+      await page.getByLabel('API token').fill(TOKEN);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('link', { name: 'Console Search Root' }).click();
+      await page.locator('tr[data-serial]').first().waitFor();
+      // The first page: 50 of 100,001, and a next page.
+      await expect(page.locator('tr[data-serial]').count()).resolves.toBe(50);
+      await expect(page.getByRole('button', { name: 'Next' }).isEnabled()).resolves.toBe(true);
+
+      await page.getByLabel('Search').fill('HOST-05432');
+      await page.getByRole('button', { name: 'Search', exact: true }).click();
+      await page.locator('tr[data-serial]', { hasText: 'host-054329.example.internal' }).waitFor();
+      const names = await page.locator('tr[data-serial] td:first-child').allTextContents();
+      expect(names).toHaveLength(10);
+      expect(names.every((n) => n.startsWith('host-05432'))).toBe(true);
+      await expect(page.getByRole('button', { name: 'Next' }).isEnabled()).resolves.toBe(false);
+      await shot(page, 'certificate-search');
+
+      await page.getByLabel('Search').fill(target.slice(0, 12));
+      await page.getByRole('button', { name: 'Search', exact: true }).click();
+      await page.locator(`tr[data-serial="${target}"]`).waitFor();
+      await page.waitForFunction(() => document.querySelectorAll('tr[data-serial]').length === 1);
+      await expect(page.locator(`tr[data-serial="${target}"]`).textContent()).resolves.toContain('host-077777.example.internal');
+
+      // A broad prefix pages through, 50 at a time.
+      await page.getByLabel('Search').fill('host-0999');
+      await page.getByRole('button', { name: 'Search', exact: true }).click();
+      await page.locator('tr[data-serial]', { hasText: 'host-0999' }).first().waitFor();
+      await expect(page.locator('tr[data-serial]').count()).resolves.toBe(50);
+      const firstPage = await page.locator('tr[data-serial]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-serial')));
+      await page.getByRole('button', { name: 'Next' }).click();
+      await page.locator('tr[data-serial]').first().waitFor();
+      await page.waitForFunction((first) => document.querySelector('tr[data-serial]')?.getAttribute('data-serial') !== first, firstPage[0]);
+      await expect(page.locator('tr[data-serial]').count()).resolves.toBe(50);
+      const secondPage = await page.locator('tr[data-serial]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-serial')));
+      expect(secondPage.some((x) => firstPage.includes(x))).toBe(false);
+      expect(secondPage[0]! > firstPage.at(-1)!).toBe(true);
+      await context.close();
+    } finally {
+      await client.end().catch(() => {});
+      await big.stop();
+      await database.drop();
+    }
+  }, 180_000);
+
   it('ok/usable at 390 px wide: the CA list and a CA page render, and every control can be reached by keyboard with a visible focus', async () => {
     const { context, page } = await newPage({ width: 390, height: 844 });
     await signIn(page);
@@ -290,15 +411,16 @@ describe('admin console (headless Chromium)', () => {
 
   it('ok/no request of the console went anywhere but the service, and Chromium reported no CSP violation or script error', () => {
     expect(requests.length).toBeGreaterThan(20);
-    const elsewhere = requests.filter((u) => !u.startsWith(svc.url + '/') && !u.startsWith('data:') && !u.startsWith('blob:'));
+    const elsewhere = requests.filter((u) => !services.has(new URL(u).origin) && !u.startsWith('data:') && !u.startsWith('blob:'));
+    expect(services.size).toBe(2);
     expect(elsewhere).toEqual([]);
     // The console calls the public API only: /v1 routes and its own files.
     const paths = new Set(requests.map(generic));
     for (const p of paths) expect(p, p).toMatch(/^\/(v1\/|console\/)/);
     expect(problems).toEqual([]);
-    // The only refusals: the wrong certificate pasted on purpose, the action denied on purpose, and
-    // the CRL status of a CA that has published none yet (the page says so).
-    const expected = new Set(['400 POST /v1/cas/{id}/certificate', '403 PATCH /v1/cas/{id}', '404 GET /v1/cas/{id}/crl']);
+    // The only refusals: the wrong certificate and the broken CSR pasted on purpose, the action
+    // denied on purpose, and the CRL status of a CA that has published none yet (the page says so).
+    const expected = new Set(['400 POST /v1/cas/{id}/certificate', '400 POST /v1/cas/{id}/certificates', '403 PATCH /v1/cas/{id}', '404 GET /v1/cas/{id}/crl']);
     expect([...refusals].filter((r) => !expected.has(r))).toEqual([]);
     expect(refusals.has('400 POST /v1/cas/{id}/certificate') && refusals.has('403 PATCH /v1/cas/{id}')).toBe(true);
   });

@@ -90,7 +90,12 @@ export async function startService(driver: Driver, env: Record<string, string> =
   const db = await openDatabase(config);
   await prepareDatabase(db, config, logger);
   const node = await compose({ db, config, logger, ...(options.clock ? { clock: options.clock } : {}) });
-  const server = createServer(node.listener).listen(port, '127.0.0.1');
+  const server = createServer(node.listener);
+  // Client and server share this process, and PGlite's queries block its event loop: after a long
+  // one both keep-alive timers fire late, and the server could close a socket the client (fetch) is
+  // reusing at that moment (ECONNRESET). Idle sockets stay open well past fetch's own 4 s reuse limit.
+  server.keepAliveTimeout = 30_000;
+  server.listen(port, '127.0.0.1');
   await new Promise<void>((resolve, reject) => {
     server.once('listening', () => resolve());
     server.once('error', reject);

@@ -3,7 +3,10 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, token, whenUnauthorized } from './api.ts';
 import { CaList } from './pages/ca-list.tsx';
 import { CaPage } from './pages/ca-page.tsx';
+import { AuditLog } from './pages/audit.tsx';
+import { CertificatePage } from './pages/certificate-page.tsx';
 import { CreateCa } from './pages/create-ca.tsx';
+import { IssueCertificate } from './pages/issue.tsx';
 import { SignIn } from './pages/sign-in.tsx';
 import './styles.css';
 
@@ -57,7 +60,10 @@ function App() {
   const parts = path.split('/').filter(Boolean);
   let page;
   if (parts[0] === 'cas' && parts[1] === 'new') page = <CreateCa />;
+  else if (parts[0] === 'cas' && parts[1] && parts[2] === 'issue') page = <IssueCertificate caId={parts[1]} />;
+  else if (parts[0] === 'cas' && parts[1] && parts[2] === 'certificates' && parts[3]) page = <CertificatePage caId={parts[1]} serial={parts[3]} />;
   else if (parts[0] === 'cas' && parts[1]) page = <CaPage id={parts[1]} />;
+  else if (parts[0] === 'audit') page = <AuditLog />;
   else page = <CaList />;
 
   return (
@@ -70,6 +76,9 @@ function App() {
         <nav aria-label="Main">
           <a href="#/cas" aria-current={parts[0] === 'cas' && !parts[1] ? 'page' : undefined}>
             Certificate authorities
+          </a>
+          <a href="#/audit" aria-current={parts[0] === 'audit' ? 'page' : undefined}>
+            Audit log
           </a>
         </nav>
         <span class="who">

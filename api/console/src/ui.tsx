@@ -35,7 +35,8 @@ const BADGE: Record<string, string> = {
   UNAVAILABLE: 'bad',
 };
 
-export const Badge = ({ status }: { status: string }) => <span class={`badge ${BADGE[status] ?? 'muted'}`}>{status.replace(/_/g, ' ')}</span>;
+/** A status as a coloured badge; `tone` picks the colour of another status (an audit outcome). */
+export const Badge = ({ status, tone }: { status: string; tone?: string }) => <span class={`badge ${BADGE[tone ?? status] ?? 'muted'}`}>{status.replace(/_/g, ' ')}</span>;
 
 /** A labelled control; `error` is shown under it and tied to it for screen readers. */
 export function Field({ id, label, hint, error, children }: { id: string; label: string; hint?: string; error?: string; children: ComponentChildren }) {
@@ -155,5 +156,26 @@ export function useCursor(): { cursor: string | null; reset: () => void; pager: 
         </button>
       </div>
     ),
+  };
+}
+
+/**
+ * A form's submit: runs `action`, busy meanwhile; what it throws is kept as `error` (an ApiError's
+ * problem is shown by the form). `submit` is the form's onSubmit.
+ */
+export function useSubmit(action: () => Promise<unknown>): { busy: boolean; error: unknown; submit: (e: Event) => void } {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>();
+  return {
+    busy,
+    error,
+    submit: (e: Event) => {
+      e.preventDefault();
+      setBusy(true);
+      setError(undefined);
+      action()
+        .catch((err: unknown) => setError(err))
+        .finally(() => setBusy(false));
+    },
   };
 }

@@ -38,9 +38,15 @@ WITH ca AS (
   INSERT INTO certificates (ca_id, serial, status, der, subject, template, not_before, not_after, issued_at, crl_partition, issued_by)
   SELECT ca.id, $3, 'ISSUED', $4, $5, $6, $7, $8, $9, $10, $11 FROM ca
   RETURNING serial
+), names AS (
+  INSERT INTO certificate_names (ca_id, name, serial)
+  SELECT $1, n, cert.serial FROM cert, unnest($21::text[]) AS n
 )
 INSERT INTO audit_events (at, principal_id, principal_name, action, resource, outcome, source_ip, request_id, details)
 SELECT $12, $13, $14, $15, $16, $17, $18, $19, $20 FROM cert`;
+
+/** Upper bound of a prefix range: the prefix with its last character's successor ("ab" → "ac"). */
+const prefixEnd = (prefix: string): string => prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
 
 /**
  * @param options.batch group concurrent issuance inserts into multi-row statements (for the pool;
@@ -61,6 +67,7 @@ export function certificateRepository(q: Queryable, options: { batch?: boolean }
       c.crlPartition ?? null,
       c.issuedBy ?? null,
       ...eventValues(audit),
+      c.names ?? [],
     ]);
     return r.rowCount === 1;
   };
@@ -74,18 +81,24 @@ export function certificateRepository(q: Queryable, options: { batch?: boolean }
       const r = await q.query<Row>(`SELECT ${COLUMNS} FROM certificates WHERE ca_id = $1 AND serial = $2`, [caId, serial]);
       return r.rows[0] && toCertificate(r.rows[0]);
     },
-    async list(caId, { status, limit, afterSerial, issuedUpTo }) {
+    async list(caId, { status, limit, afterSerial, issuedUpTo, q: search, expiresBefore, expiresAfter }) {
       const params: unknown[] = [caId, afterSerial ?? '', limit];
-      let where = 'ca_id = $1 AND serial > $2';
-      if (status) {
-        params.push(status);
-        where += ` AND status = $${params.length}`;
+      const p = (v: unknown) => `$${params.push(v)}`;
+      let where = 'c.ca_id = $1 AND c.serial > $2';
+      if (status) where += ` AND c.status = ${p(status)}`;
+      if (issuedUpTo) where += ` AND c.issued_at <= ${p(issuedUpTo)}`;
+      if (expiresBefore) where += ` AND c.not_after < ${p(expiresBefore)}`;
+      if (expiresAfter) where += ` AND c.not_after > ${p(expiresAfter)}`;
+      if (search) {
+        // A name prefix (the names' "C"-collated primary key: a byte range), or a serial prefix (a
+        // range of the certificates' primary key: lowercase hex sorts alike in every collation).
+        // One IN over a UNION, not an OR, so that the planner can gather the matches first.
+        const name = search.toLowerCase();
+        const parts = [`SELECT serial FROM certificate_names WHERE ca_id = $1 AND name >= ${p(name)} AND name < ${p(prefixEnd(name))}`];
+        if (/^[0-9a-f]+$/.test(name)) parts.push(`SELECT serial FROM certificates WHERE ca_id = $1 AND serial >= ${p(name)} AND serial < ${p(prefixEnd(name))}`);
+        where += ` AND c.serial IN (${parts.join(' UNION ALL ')})`;
       }
-      if (issuedUpTo) {
-        params.push(issuedUpTo);
-        where += ` AND issued_at <= $${params.length}`;
-      }
-      const r = await q.query<Row>(`SELECT ${COLUMNS} FROM certificates WHERE ${where} ORDER BY serial LIMIT $3`, params);
+      const r = await q.query<Row>(`SELECT ${COLUMNS.replace(/(\w+)/g, 'c.$1')} FROM certificates c WHERE ${where} ORDER BY c.serial LIMIT $3`, params);
       return r.rows.map(toCertificate);
     },
     async revoke(caId, serial, at, reason) {

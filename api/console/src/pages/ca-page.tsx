@@ -32,12 +32,13 @@ export function CaPage({ id }: { id: string }) {
     if (cert.data) fingerprint(cert.data.certificate).then(setFp, () => setFp(undefined));
   }, [cert.data]);
   const r = `ca/${id}`;
-  const [canUpdate, canDelete, canRestore, canPublish] =
+  const [canUpdate, canDelete, canRestore, canPublish, canIssue] =
     useAllowed([
       { action: 'UpdateCertificateAuthority', resource: r },
       { action: 'DeleteCertificateAuthority', resource: r },
       { action: 'RestoreCertificateAuthority', resource: r },
       { action: 'PublishCrl', resource: r },
+      { action: 'IssueCertificate', resource: r },
     ]) ?? [];
   const [actionError, setActionError] = useState<unknown>();
   const [message, setMessage] = useState<string>();
@@ -67,6 +68,11 @@ export function CaPage({ id }: { id: string }) {
         {message ? <div class="banner ok" role="status">{message}</div> : null}
         <ProblemBanner error={actionError} />
         <div class="actions">
+          {canIssue && c.status === 'ACTIVE' ? (
+            <a class="button primary" href={`#/cas/${id}/issue`}>
+              Request a certificate
+            </a>
+          ) : null}
           {canUpdate && c.status === 'ACTIVE' ? (
             <button type="button" onClick={() => act(() => api('PATCH', `/v1/cas/${id}`, { status: 'DISABLED' }), 'The CA is disabled: it issues nothing until it is enabled again.')}>
               Disable

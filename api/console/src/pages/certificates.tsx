@@ -1,37 +1,62 @@
 import { useRef, useState } from 'preact/hooks';
 import { api, REVOCATION_REASONS, type CertificateItem, type Page } from '../api.ts';
-import { Badge, Field, ProblemBanner, useAllowed, useCursor, useLoad, when } from '../ui.tsx';
+import { Badge, Field, ProblemBanner, useAllowed, useCursor, useLoad, useSubmit, when } from '../ui.tsx';
 
-const cn = (subject: string) => /(?:^|,)CN=((?:\\.|[^,])*)/.exec(subject)?.[1]?.replace(/\\(.)/g, '$1') ?? subject;
+export const commonName = (subject: string) => /(?:^|,)CN=((?:\\.|[^,])*)/.exec(subject)?.[1]?.replace(/\\(.)/g, '$1') ?? subject;
 const sans = (c: CertificateItem) => Object.values(c.subjectAlternativeNames ?? {}).flat().join(', ');
 
 /** A CA's certificates, a page at a time, with a status filter; revoke with a reason after a confirmation naming it. */
 export function Certificates({ caId }: { caId: string }) {
   const [status, setStatus] = useState('');
+  const [search, setSearch] = useState('');
+  const [q, setQ] = useState('');
+  const [expiry, setExpiry] = useState('');
   const { cursor, reset, pager } = useCursor();
   const [revoking, setRevoking] = useState<CertificateItem>();
   const [done, setDone] = useState<string>();
   const qs = new URLSearchParams({ limit: '50' });
   if (status) qs.set('status', status);
+  if (q) qs.set('q', q);
+  if (expiry) qs.set('expiresBefore', new Date(Date.now() + Number(expiry) * 86_400_000).toISOString());
+  if (expiry) qs.set('expiresAfter', new Date().toISOString());
   if (cursor) qs.set('cursor', cursor);
-  const { data, error, loading, reload } = useLoad(() => api<Page<CertificateItem>>('GET', `/v1/cas/${caId}/certificates?${qs}`), [caId, status, cursor]);
+  const { data, error, loading, reload } = useLoad(() => api<Page<CertificateItem>>('GET', `/v1/cas/${caId}/certificates?${qs}`), [caId, status, q, expiry, cursor]);
   const [canRevoke] = useAllowed([{ action: 'RevokeCertificate', resource: `ca/${caId}` }]) ?? [];
-  const filter = (s: string) => {
-    setStatus(s);
+  const filter = (f: () => void) => {
+    f();
     reset();
   };
   return (
     <section aria-labelledby="certs-heading">
       <h2 id="certs-heading">Certificates</h2>
-      <div class="filters">
+      <form
+        class="filters"
+        role="search"
+        onSubmit={(e) => {
+          e.preventDefault();
+          filter(() => setQ(search.trim()));
+        }}
+      >
+        <Field id="cert-search" label="Search" hint="Start of a common name or SAN, or of a serial">
+          <input id="cert-search" type="search" value={search} maxLength={256} aria-describedby="cert-search-hint" onInput={(e) => setSearch(e.currentTarget.value)} />
+        </Field>
+        <button type="submit">Search</button>
         <Field id="cert-status" label="Status">
-          <select id="cert-status" value={status} onChange={(e) => filter(e.currentTarget.value)}>
+          <select id="cert-status" value={status} onChange={(e) => filter(() => setStatus(e.currentTarget.value))}>
             <option value="">All</option>
             <option value="ISSUED">Issued</option>
             <option value="REVOKED">Revoked</option>
           </select>
         </Field>
-      </div>
+        <Field id="cert-expiry" label="Expires">
+          <select id="cert-expiry" value={expiry} onChange={(e) => filter(() => setExpiry(e.currentTarget.value))}>
+            <option value="">Any time</option>
+            <option value="7">Within 7 days</option>
+            <option value="30">Within 30 days</option>
+            <option value="90">Within 90 days</option>
+          </select>
+        </Field>
+      </form>
       {done ? (
         <div class="banner ok" role="status">
           {done}
@@ -39,7 +64,7 @@ export function Certificates({ caId }: { caId: string }) {
       ) : null}
       <ProblemBanner error={error} />
       {loading && !data ? <p class="loading">Loading…</p> : null}
-      {data && data.items.length === 0 ? <p>No certificates.</p> : null}
+      {data && data.items.length === 0 ? <p>{q || status || expiry ? 'No certificates match.' : 'No certificates.'}</p> : null}
       {data && data.items.length > 0 ? (
         <div class="table-wrap">
           <table>
@@ -60,7 +85,9 @@ export function Certificates({ caId }: { caId: string }) {
             <tbody>
               {data.items.map((c) => (
                 <tr key={c.serial} data-serial={c.serial}>
-                  <td>{cn(c.subject)}</td>
+                  <td>
+                    <a href={`#/cas/${caId}/certificates/${c.serial}`}>{commonName(c.subject)}</a>
+                  </td>
                   <td class="wrap">{sans(c)}</td>
                   <td>
                     <code>{c.serial}</code>
@@ -73,7 +100,7 @@ export function Certificates({ caId }: { caId: string }) {
                   </td>
                   <td>
                     {canRevoke && c.status === 'ISSUED' ? (
-                      <button type="button" class="danger" onClick={() => (setDone(undefined), setRevoking(c))} aria-label={`Revoke ${cn(c.subject)} (serial ${c.serial})`}>
+                      <button type="button" class="danger" onClick={() => (setDone(undefined), setRevoking(c))} aria-label={`Revoke ${commonName(c.subject)} (serial ${c.serial})`}>
                         Revoke
                       </button>
                     ) : null}
@@ -92,7 +119,7 @@ export function Certificates({ caId }: { caId: string }) {
           onClose={(revoked) => {
             setRevoking(undefined);
             if (revoked) {
-              setDone(`Revoked ${cn(revoked.subject)} (serial ${revoked.serial}).`);
+              setDone(`Revoked ${commonName(revoked.subject)} (serial ${revoked.serial}).`);
               reload();
             }
           }}
@@ -104,8 +131,10 @@ export function Certificates({ caId }: { caId: string }) {
 
 function RevokeDialog({ caId, cert, onClose }: { caId: string; cert: CertificateItem; onClose: (revoked?: CertificateItem) => void }) {
   const [reason, setReason] = useState('UNSPECIFIED');
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
+  const { busy, error, submit } = useSubmit(async () => {
+    await api('POST', `/v1/cas/${caId}/certificates/${cert.serial}/revoke`, { reason });
+    onClose(cert);
+  });
   const ref = useRef<HTMLDialogElement>(null);
   return (
     <dialog
@@ -118,20 +147,9 @@ function RevokeDialog({ caId, cert, onClose }: { caId: string; cert: Certificate
     >
       <form
         method="dialog"
-        onSubmit={async (e) => {
-          e.preventDefault();
-          setBusy(true);
-          try {
-            await api('POST', `/v1/cas/${caId}/certificates/${cert.serial}/revoke`, { reason });
-            onClose(cert);
-          } catch (err) {
-            setError(err);
-          } finally {
-            setBusy(false);
-          }
-        }}
+        onSubmit={submit}
       >
-        <h2 id="revoke-title">Revoke {cn(cert.subject)}?</h2>
+        <h2 id="revoke-title">Revoke {commonName(cert.subject)}?</h2>
         <p>
           Serial <code>{cert.serial}</code>, valid until {when(cert.notAfter)}. Revocation cannot be undone: the certificate goes into the CRL and OCSP answers it revoked.
         </p>

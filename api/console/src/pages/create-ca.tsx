@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api, ApiError, type Ca } from '../api.ts';
 import { navigate } from '../main.tsx';
-import { Banner, CopyButton, DownloadButton, Field, ProblemBanner, describedBy, subjectText, useLoad } from '../ui.tsx';
+import { Banner, CopyButton, DownloadButton, Field, ProblemBanner, describedBy, subjectText, useLoad, useSubmit } from '../ui.tsx';
 
 /*
  * Create a CA step by step: type → subject → key → revocation → validity (ROOT) → tags → review →
@@ -297,8 +297,7 @@ function SubordinateSetup({ ca, onActive }: { ca: Ca; onActive: (ca: Ca) => void
   const csr = useLoad(() => api<{ csr: string }>('GET', `/v1/cas/${ca.id}/csr`).then((r) => r.csr), [ca.id]);
   const [certificate, setCertificate] = useState('');
   const [chain, setChain] = useState('');
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
+  const { busy, error, submit } = useSubmit(async () => onActive(await api<Ca>('POST', `/v1/cas/${ca.id}/certificate`, { certificate, chain })));
   const code = error instanceof ApiError ? error.code : undefined;
   const known = code ? IMPORT_PROBLEMS[code] : undefined;
   const detail = error instanceof ApiError ? error.problem.detail : undefined;
@@ -321,18 +320,7 @@ function SubordinateSetup({ ca, onActive }: { ca: Ca; onActive: (ca: Ca) => void
       ) : null}
       <h2>2. The signed certificate and its chain</h2>
       <form
-        onSubmit={async (e) => {
-          e.preventDefault();
-          setBusy(true);
-          setError(undefined);
-          try {
-            onActive(await api<Ca>('POST', `/v1/cas/${ca.id}/certificate`, { certificate, chain }));
-          } catch (err) {
-            setError(err);
-          } finally {
-            setBusy(false);
-          }
-        }}
+        onSubmit={submit}
       >
         {!known ? <ProblemBanner error={error} /> : null}
         <Field id="import-certificate" label="Certificate (PEM)" error={fieldError('certificate')}>

@@ -1,32 +1,22 @@
 import { useState } from 'preact/hooks';
 import { api, token } from '../api.ts';
 import type { Me } from '../main.tsx';
-import { Field, ProblemBanner } from '../ui.tsx';
+import { Field, ProblemBanner, useSubmit } from '../ui.tsx';
 
 /** Sign-in with an API token: checked with GET /v1/me before it is kept (in sessionStorage). */
 export function SignIn({ onSignedIn }: { onSignedIn: (me: Me) => void }) {
   const [value, setValue] = useState('');
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
+  const { busy, error, submit } = useSubmit(async () => {
+    const me = await api<Me>('GET', '/v1/me', undefined, { token: value.trim() });
+    token.set(value.trim());
+    setValue('');
+    onSignedIn(me);
+  });
   return (
     <main id="main" class="sign-in">
       <h1 tabIndex={-1}>Sign in to privateca</h1>
       <form
-        onSubmit={async (e) => {
-          e.preventDefault();
-          setBusy(true);
-          setError(undefined);
-          try {
-            const me = await api<Me>('GET', '/v1/me', undefined, { token: value.trim() });
-            token.set(value.trim());
-            setValue('');
-            onSignedIn(me);
-          } catch (err) {
-            setError(err);
-          } finally {
-            setBusy(false);
-          }
-        }}
+        onSubmit={submit}
       >
         <ProblemBanner error={error} />
         <Field id="token" label="API token" hint="A token of your principal (pca_…). It is kept in this tab only, until you sign out or close it.">
