@@ -101,6 +101,39 @@ describe.each(DRIVERS)('certificate search (%s)', (driver) => {
     expect(await search('q=bulk-&status=ISSUED&limit=1000')).toHaveLength(11);
   });
 
+  it('ok/a prefix most certificates match (2,500 rows made in SQL) pages in serial order, as a direct query orders them', async () => {
+    const seed = issued.web!.serial;
+    await svc.db.query(
+      `INSERT INTO certificates (ca_id, serial, status, der, subject, template, not_before, not_after, issued_at, issued_by)
+       SELECT ca_id, md5('dense' || i), 'ISSUED', der, 'CN=dense-' || lpad(i::text, 4, '0') || '.example.internal', template, not_before, not_after, issued_at, issued_by
+       FROM certificates, generate_series(1, 2500) AS i WHERE ca_id = $1 AND serial = $2`,
+      [caId, seed],
+    );
+    await svc.db.query(
+      `INSERT INTO certificate_names (ca_id, name, serial) SELECT $1, 'dense-' || lpad(i::text, 4, '0') || '.example.internal', md5('dense' || i) FROM generate_series(1, 2500) AS i`,
+      [caId],
+    );
+    const expected = async (like: string) =>
+      (await svc.db.query<{ serial: string }>(`SELECT serial FROM certificates WHERE ca_id = $1 AND subject LIKE $2 ORDER BY serial`, [caId, like])).rows.map((r) => r.serial);
+    for (const [prefix, like] of [
+      ['dense-', 'CN=dense-%'],
+      ['DENSE-00', 'CN=dense-00%'],
+    ] as const) {
+      const all = await expected(like);
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const res = await svc.api('GET', `/v1/cas/${caId}/certificates?q=${prefix}&limit=1000${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+        expect(res.status, res.text).toBe(200);
+        seen.push(...res.body.items.map((i: { serial: string }) => i.serial));
+        cursor = res.body.nextCursor;
+      } while (cursor);
+      expect(seen.length, prefix).toBe(all.length);
+      expect(seen, prefix).toEqual(all);
+    }
+    expect(await search('q=dense-&status=REVOKED')).toEqual([]);
+  });
+
   it('fail/an empty or too long q, a time that is not RFC 3339: 400 with a stable code', async () => {
     for (const [query, code] of [
       ['q=', 'invalid_query'],

@@ -45,6 +45,9 @@ WITH ca AS (
 INSERT INTO audit_events (at, principal_id, principal_name, action, resource, outcome, source_ip, request_id, details)
 SELECT $12, $13, $14, $15, $16, $17, $18, $19, $20 FROM cert`;
 
+/** Above this many certificates named with a search's prefix, a search walks the certificates in serial order instead (bench:search). */
+const DENSE_MATCHES = 2_000;
+
 /** Upper bound of a prefix range: the prefix with its last character's successor ("ab" → "ac"). */
 const prefixEnd = (prefix: string): string => prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
 
@@ -92,11 +95,23 @@ export function certificateRepository(q: Queryable, options: { batch?: boolean }
       if (search) {
         // A name prefix (the names' "C"-collated primary key: a byte range), or a serial prefix (a
         // range of the certificates' primary key: lowercase hex sorts alike in every collation).
-        // One IN over a UNION, not an OR, so that the planner can gather the matches first.
         const name = search.toLowerCase();
-        const parts = [`SELECT serial FROM certificate_names WHERE ca_id = $1 AND name >= ${p(name)} AND name < ${p(prefixEnd(name))}`];
-        if (/^[0-9a-f]+$/.test(name)) parts.push(`SELECT serial FROM certificates WHERE ca_id = $1 AND serial >= ${p(name)} AND serial < ${p(prefixEnd(name))}`);
-        where += ` AND c.serial IN (${parts.join(' UNION ALL ')})`;
+        const [lo, hi] = [p(name), p(prefixEnd(name))];
+        const serialRange = /^[0-9a-f]+$/.test(name) ? `c.serial >= ${lo} AND c.serial < ${hi}` : undefined;
+        const few = await q.query<{ n: string }>(
+          `SELECT count(*) AS n FROM (SELECT 1 FROM certificate_names WHERE ca_id = $1 AND name >= $2 AND name < $3 LIMIT ${DENSE_MATCHES + 1}) m`,
+          [caId, name, prefixEnd(name)],
+        );
+        if (Number(few.rows[0]!.n) <= DENSE_MATCHES) {
+          // Few matches: gather them (an IN over a UNION, not an OR, so that the planner can), then sort.
+          const parts = [`SELECT serial FROM certificate_names WHERE ca_id = $1 AND name >= ${lo} AND name < ${hi}`];
+          if (serialRange) parts.push(`SELECT serial FROM certificates c WHERE ca_id = $1 AND ${serialRange}`);
+          where += ` AND c.serial IN (${parts.join(' UNION ALL ')})`;
+        } else {
+          // Many: walk the certificates in serial order, each one's names looked up, until the page is full.
+          const byName = `EXISTS (SELECT 1 FROM certificate_names n WHERE n.ca_id = c.ca_id AND n.serial = c.serial AND n.name >= ${lo} AND n.name < ${hi})`;
+          where += ` AND (${byName}${serialRange ? ` OR (${serialRange})` : ''})`;
+        }
       }
       const r = await q.query<Row>(`SELECT ${COLUMNS.replace(/(\w+)/g, 'c.$1')} FROM certificates c WHERE ${where} ORDER BY c.serial LIMIT $3`, params);
       return r.rows.map(toCertificate);
