@@ -15,20 +15,21 @@ const INSERT_BATCH = `
 WITH input AS (
   SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
                        $8::text[], $9::text[], $10::text[], $11::text[],
-                       $12::text[], $13::uuid[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::text[])
+                       $12::text[], $13::uuid[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::text[],
+                       $21::text[])
     AS t(ca_id, cert_version, serial, der, subject, template, not_before, not_after, issued_at, crl_partition, issued_by,
-         at, principal_id, principal_name, action, resource, outcome, source_ip, request_id, details)
+         at, principal_id, principal_name, action, resource, outcome, source_ip, request_id, details, search_name)
 ), ok AS (
   SELECT input.* FROM input JOIN cas ON cas.id = input.ca_id AND cas.status = 'ACTIVE' AND cas.cert_version = input.cert_version
 ), cert AS (
-  INSERT INTO certificates (ca_id, serial, status, der, subject, template, not_before, not_after, issued_at, crl_partition, issued_by)
+  INSERT INTO certificates (ca_id, serial, status, der, subject, template, not_before, not_after, issued_at, crl_partition, issued_by, search_name)
   SELECT ca_id, serial, 'ISSUED', decode(der, 'base64'), subject, template, not_before::timestamptz, not_after::timestamptz, issued_at::timestamptz,
-         crl_partition, issued_by
+         crl_partition, issued_by, search_name
   FROM ok
   RETURNING ca_id, serial
 ), names AS (
-  INSERT INTO certificate_names (ca_id, name, serial)
-  SELECT n.ca_id, n.name, n.serial FROM unnest($21::uuid[], $22::text[], $23::text[]) AS n(ca_id, serial, name)
+  INSERT INTO certificate_names (ca_id, serial, name)
+  SELECT n.ca_id, n.serial, n.name FROM unnest($22::uuid[], $23::text[], $24::text[]) AS n(ca_id, serial, name)
   JOIN cert ON cert.ca_id = n.ca_id AND cert.serial = n.serial
 ), event AS (
   INSERT INTO audit_events (at, principal_id, principal_name, action, resource, outcome, source_ip, request_id, details)
@@ -98,8 +99,8 @@ export class IssuedBatcher {
 
   private async many(batch: Pending[]): Promise<void> {
     const col = <T>(f: (p: Pending) => T) => batch.map(f);
-    // The search names, one row per name: (CA, serial, name) as three parallel arrays.
-    const names = batch.flatMap((p) => (p.cert.names ?? []).map((n) => [p.cert.caId, p.cert.serial, n] as const));
+    // The search names after the first (which is a column): (CA, serial, name) as three parallel arrays.
+    const names = batch.flatMap((p) => (p.cert.names ?? []).slice(1).map((n) => [p.cert.caId, p.cert.serial, n] as const));
     let stored: Set<string>;
     try {
       const r = await this.q.query<{ serial: string }>(INSERT_BATCH, [
@@ -123,6 +124,7 @@ export class IssuedBatcher {
         col((p) => p.audit.sourceIp ?? null),
         col((p) => p.audit.requestId ?? null),
         col((p) => JSON.stringify(p.audit.details)),
+        col((p) => p.cert.names?.[0] ?? null),
         names.map((n) => n[0]),
         names.map((n) => n[1]),
         names.map((n) => n[2]),

@@ -35,12 +35,12 @@ const INSERT_ISSUED = `
 WITH ca AS (
   SELECT id FROM cas WHERE id = $1 AND status = 'ACTIVE' AND cert_version = $2
 ), cert AS (
-  INSERT INTO certificates (ca_id, serial, status, der, subject, template, not_before, not_after, issued_at, crl_partition, issued_by)
-  SELECT ca.id, $3, 'ISSUED', $4, $5, $6, $7, $8, $9, $10, $11 FROM ca
+  INSERT INTO certificates (ca_id, serial, status, der, subject, template, not_before, not_after, issued_at, crl_partition, issued_by, search_name)
+  SELECT ca.id, $3, 'ISSUED', $4, $5, $6, $7, $8, $9, $10, $11, $21 FROM ca
   RETURNING serial
 ), names AS (
-  INSERT INTO certificate_names (ca_id, name, serial)
-  SELECT $1, n, cert.serial FROM cert, unnest($21::text[]) AS n
+  INSERT INTO certificate_names (ca_id, serial, name)
+  SELECT $1, cert.serial, n FROM cert, unnest($22::text[]) AS n
 )
 INSERT INTO audit_events (at, principal_id, principal_name, action, resource, outcome, source_ip, request_id, details)
 SELECT $12, $13, $14, $15, $16, $17, $18, $19, $20 FROM cert`;
@@ -70,7 +70,8 @@ export function certificateRepository(q: Queryable, options: { batch?: boolean }
       c.crlPartition ?? null,
       c.issuedBy ?? null,
       ...eventValues(audit),
-      c.names ?? [],
+      c.names?.[0] ?? null,
+      c.names?.slice(1) ?? [],
     ]);
     return r.rowCount === 1;
   };
@@ -93,24 +94,30 @@ export function certificateRepository(q: Queryable, options: { batch?: boolean }
       if (expiresBefore) where += ` AND c.not_after < ${p(expiresBefore)}`;
       if (expiresAfter) where += ` AND c.not_after > ${p(expiresAfter)}`;
       if (search) {
-        // A name prefix (the names' "C"-collated primary key: a byte range), or a serial prefix (a
-        // range of the certificates' primary key: lowercase hex sorts alike in every collation).
+        // A name prefix: a byte range of the "C"-collated name indexes (a certificate's first name
+        // on its row, its others in certificate_names); or a serial prefix, a range of the primary
+        // key (lowercase hex sorts alike in every collation).
         const name = search.toLowerCase();
         const [lo, hi] = [p(name), p(prefixEnd(name))];
-        const serialRange = /^[0-9a-f]+$/.test(name) ? `c.serial >= ${lo} AND c.serial < ${hi}` : undefined;
+        const ranges = [`c.search_name >= ${lo} AND c.search_name < ${hi}`];
+        if (/^[0-9a-f]+$/.test(name)) ranges.push(`c.serial >= ${lo} AND c.serial < ${hi}`);
         const few = await q.query<{ n: string }>(
-          `SELECT count(*) AS n FROM (SELECT 1 FROM certificate_names WHERE ca_id = $1 AND name >= $2 AND name < $3 LIMIT ${DENSE_MATCHES + 1}) m`,
+          `SELECT count(*) AS n FROM (
+             (SELECT 1 FROM certificates WHERE ca_id = $1 AND search_name >= $2 AND search_name < $3 LIMIT ${DENSE_MATCHES + 1})
+             UNION ALL (SELECT 1 FROM certificate_names WHERE ca_id = $1 AND name >= $2 AND name < $3 LIMIT ${DENSE_MATCHES + 1})) m`,
           [caId, name, prefixEnd(name)],
         );
         if (Number(few.rows[0]!.n) <= DENSE_MATCHES) {
           // Few matches: gather them (an IN over a UNION, not an OR, so that the planner can), then sort.
-          const parts = [`SELECT serial FROM certificate_names WHERE ca_id = $1 AND name >= ${lo} AND name < ${hi}`];
-          if (serialRange) parts.push(`SELECT serial FROM certificates c WHERE ca_id = $1 AND ${serialRange}`);
+          const parts = [
+            ...ranges.map((r) => `SELECT c.serial FROM certificates c WHERE c.ca_id = $1 AND ${r}`),
+            `SELECT serial FROM certificate_names WHERE ca_id = $1 AND name >= ${lo} AND name < ${hi}`,
+          ];
           where += ` AND c.serial IN (${parts.join(' UNION ALL ')})`;
         } else {
-          // Many: walk the certificates in serial order, each one's names looked up, until the page is full.
-          const byName = `EXISTS (SELECT 1 FROM certificate_names n WHERE n.ca_id = c.ca_id AND n.serial = c.serial AND n.name >= ${lo} AND n.name < ${hi})`;
-          where += ` AND (${byName}${serialRange ? ` OR (${serialRange})` : ''})`;
+          // Many: walk the certificates in serial order, checking each one's names, until the page is full.
+          const other = `EXISTS (SELECT 1 FROM certificate_names n WHERE n.ca_id = c.ca_id AND n.serial = c.serial AND n.name >= ${lo} AND n.name < ${hi})`;
+          where += ` AND ((${ranges.join(') OR (')}) OR ${other})`;
         }
       }
       const r = await q.query<Row>(`SELECT ${COLUMNS.replace(/(\w+)/g, 'c.$1')} FROM certificates c WHERE ${where} ORDER BY c.serial LIMIT $3`, params);
