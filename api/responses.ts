@@ -72,6 +72,8 @@ export const IssuedResponse = z.object({
   chain: pem("the issuing CA's certificate, then its chain"),
   notBefore: time,
   notAfter: time,
+  privateKey: z.string().optional().describe('with keyGeneration: the generated key, encrypted PKCS#8 PEM under the passphrase (shown once, never kept)'),
+  pkcs12: z.string().optional().describe('with keyGeneration: base64 of a PKCS#12 with the key, the certificate and the chain under the passphrase'),
 });
 
 export const SubjectAltNamesResponse = z

@@ -126,13 +126,35 @@ function endDate(digits: string): Validity | undefined {
   return exact ? { notAfter: t } : undefined;
 }
 
-export const IssueSchema = z.strictObject({
-  csr: z.string().min(1),
-  template: z.string().min(1).max(128).optional(),
-  validity: ValiditySchema,
-  signingAlgorithm: z.enum(SIGNING_ALGORITHMS).optional(),
-  idempotencyToken: z.string().min(1).max(64).optional(),
+/** keyGeneration: a key the service makes for the caller, named as a CSR would name it. */
+export const KeyGenerationSchema = z.strictObject({
+  keyAlgorithm: z.enum(KEY_ALGORITHMS),
+  passphrase: z.string().min(12, 'at least 12 characters').max(1024),
+  subject: SubjectSchema.partial().optional(),
+  subjectAlternativeNames: z
+    .strictObject({
+      dnsNames: z.array(text(253)).max(100).optional(),
+      ipAddresses: z.array(text(45)).max(100).optional(),
+      emailAddresses: z.array(text(254)).max(100).optional(),
+      uris: z.array(text(2048)).max(100).optional(),
+    })
+    .optional(),
 });
+
+export const IssueSchema = z
+  .strictObject({
+    csr: z.string().min(1).optional(),
+    keyGeneration: KeyGenerationSchema.optional(),
+    template: z.string().min(1).max(128).optional(),
+    validity: ValiditySchema,
+    signingAlgorithm: z.enum(SIGNING_ALGORITHMS).optional(),
+    idempotencyToken: z.string().min(1).max(64).optional(),
+  })
+  .refine((b) => (b.csr === undefined) !== (b.keyGeneration === undefined), { message: 'exactly one of csr and keyGeneration', path: ['csr'] })
+  .refine((b) => !(b.keyGeneration && b.idempotencyToken), {
+    message: 'idempotencyToken cannot be used with keyGeneration (a generated key is handed back once and never kept, so a retry cannot be answered with it)',
+    path: ['idempotencyToken'],
+  });
 
 export const RevokeSchema = z.strictObject({
   reason: z.enum(REVOCATION_REASON_NAMES).optional(),

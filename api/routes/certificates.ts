@@ -1,5 +1,7 @@
 import { invalid, notFound } from '../../src/domain/ca-error.ts';
 import { parseSerial } from '../../src/domain/serial.ts';
+import type { SubjectAltName } from '../../src/x509/general-name.ts';
+import { encryptedPkcs8Pem, generateKeyWithCsr, pkcs12 } from '../../src/x509/key-bundle.ts';
 import type { CaContexts } from '../../src/services/ca-contexts.ts';
 import type { CertificateService } from '../../src/services/certificate-service.ts';
 import { issuanceKeys } from '../../src/services/policy/issuance-keys.ts';
@@ -29,9 +31,12 @@ const decodeSerialCursor = (raw: unknown) => {
  */
 export async function issueCertificate(deps: { issuance: IssuanceService; contexts: Pick<CaContexts, 'get'>; authz: Authorizer }, req: Req, res: Res): Promise<void> {
   const id = caId(params(req).caId);
-  const input = parseBody(IssueSchema, req.body);
+  const { keyGeneration, csr, ...rest } = parseBody(IssueSchema, req.body);
   const resource = `ca/${id}`;
   const ctx = await deps.authz.visible(req, res, 'IssueCertificate', resource, 'DescribeCertificateAuthority', () => deps.contexts.get(id).catch(unlessNotFound('ca_not_found')), () => caNotFound(id));
+  // A key made here is put into a CSR of its own, so that it meets every check and policy a CSR meets.
+  const generated = keyGeneration ? await generateKeyWithCsr(keyGeneration.keyAlgorithm, keyGeneration.subject ?? {}, requestedSans(keyGeneration.subjectAlternativeNames)) : undefined;
+  const input = { ...rest, csr: generated?.csrPem ?? csr!, ...(generated ? { keyGenerated: { publicKeySha256: generated.publicKeySha256 } } : {}) };
   const request = await deps.issuance.prepare(ctx, input);
   deps.authz.require(req, res, 'IssueCertificate', resource, issuanceKeys(request), ctx.ca.tags);
   const out = await deps.issuance.issue(res.locals.actor, request);
@@ -41,12 +46,28 @@ export async function issueCertificate(deps: { issuance: IssuanceService; contex
     chain: out.chain,
     notBefore: out.notBefore.toISOString(),
     notAfter: out.notAfter.toISOString(),
+    // Handed back once; the service keeps no copy of the key.
+    ...(generated && keyGeneration
+      ? {
+          privateKey: encryptedPkcs8Pem(generated.pkcs8, keyGeneration.passphrase),
+          pkcs12: Buffer.from(await pkcs12(generated.pkcs8, out.certificate, out.chain, keyGeneration.passphrase)).toString('base64'),
+        }
+      : {}),
   });
+}
+
+/** keyGeneration's subjectAlternativeNames as SANs, checked as a CSR's are when the CSR is read. */
+function requestedSans(s: { dnsNames?: string[]; ipAddresses?: string[]; emailAddresses?: string[]; uris?: string[] } | undefined): SubjectAltName[] {
+  return [
+    ...(s?.dnsNames ?? []).map((value) => ({ type: 'dns' as const, value })),
+    ...(s?.ipAddresses ?? []).map((value) => ({ type: 'ip' as const, value })),
+    ...(s?.emailAddresses ?? []).map((value) => ({ type: 'email' as const, value })),
+    ...(s?.uris ?? []).map((value) => ({ type: 'uri' as const, value })),
+  ];
 }
 
 const caNotFound = (id: string) => notFound('ca_not_found', `no CA ${id}`);
 
-/** /v1/cas/{caId}/certificates: issuance, lookup, revocation. */
 /** `q`: 1 to 256 characters, the search of a certificate list (a serial prefix may carry colons). */
 function searchText(v: unknown): string | undefined {
   if (v === undefined) return undefined;
@@ -67,6 +88,7 @@ function time(v: unknown, name: string): Date | undefined {
   return d;
 }
 
+/** /v1/cas/{caId}/certificates: issuance, lookup, revocation. */
 export function certificateRoutes(deps: { issuance: IssuanceService; revocation: RevocationService; certificates: CertificateService; contexts: Pick<CaContexts, 'get'>; authz: Authorizer }): Route[] {
   const { authz } = deps;
   return [

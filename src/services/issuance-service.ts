@@ -21,6 +21,8 @@ const IDEMPOTENCY_WINDOW = 3_600_000;
 /** How audit details write a SAN, as openssl prints them. */
 export interface IssueInput {
   csr: string;
+  /** Set when the service made the key (keyGeneration): recorded in the audit event, with no key material. */
+  keyGenerated?: { publicKeySha256: string };
   template?: string;
   validity: Validity;
   signingAlgorithm?: SigningAlgorithm;
@@ -203,6 +205,7 @@ export class IssuanceService {
           notAfter: notAfter.toISOString(),
           signingAlgorithm,
           ...(input.idempotencyToken !== undefined ? { idempotencyToken: input.idempotencyToken } : {}),
+          ...(input.keyGenerated ? { keyGenerated: true, publicKeySha256: input.keyGenerated.publicKeySha256 } : {}),
         },
         now,
       ),
