@@ -96,7 +96,7 @@ describe.each(DRIVERS)('a new user (%s)', (driver) => {
       [{ validity: { type: 'END_DATE', value: '20270231120000' } }, '/validity/value', /YYYYMMDDHHMMSS.*received "20270231120000"/],
       [{ validity: { type: 'MONTHS', value: 'one' } }, '/validity/value', /positive integer/],
       [{ validity: { days: 1 }, template: 7 }, '/template', /expected a string, received 7/],
-      [{ validity: { days: 1 }, colour: 'blue' }, '', /unknown field "colour"; expected only csr, template, validity/],
+      [{ validity: { days: 1 }, colour: 'blue' }, '', /unknown field "colour"; expected only csr, keyGeneration, template, validity/],
     ];
     for (const [body, path, message] of cases) {
       const res = await issue(body);

@@ -101,7 +101,10 @@ describe.each(DRIVERS)('keyGeneration (%s)', (driver) => {
       const res = await svc.api('POST', `/v1/cas/${caId}/certificates`, body);
       expect(res.status, JSON.stringify(body).slice(0, 80)).toBe(400);
       expect(JSON.stringify(res.body)).not.toContain(PASS);
+      expect(res.body.code).toMatch(/^(invalid_request|empty_subject)$/);
     }
+    const neither = await svc.api('POST', `/v1/cas/${caId}/certificates`, { validity: { days: 1 } });
+    expect(neither.body.errors).toEqual([{ path: '/csr', message: expect.stringMatching(/^expected exactly one of csr and keyGeneration/) }]);
     expect((await svc.api('GET', `/v1/cas/${caId}/certificates?limit=1000`)).body.items.length).toBe(before);
   });
 });
