@@ -150,10 +150,12 @@ export class OcspResponder {
     const kind = statuses[0]!.status;
     if (request.nonce) return { der, kind, cached: false };
 
+    // An unknown serial is not kept: it may be issued later (and each costs a slot an attacker picks).
+    const keep = single && cacheOn && kind !== 'unknown' && this.#epoch === epoch;
     const answer: CachedAnswer = {
       // A copy in a buffer of its own: the encoder's Buffers are slices of Node's shared 8 KiB pool,
       // and a kept slice would keep its whole slab alive (an 800-byte answer holding 8 KiB).
-      der: single && cacheOn ? new Uint8Array(der) : der,
+      der: keep ? new Uint8Array(der) : der,
       caId,
       serial: first.serial,
       status: kind,
@@ -163,8 +165,7 @@ export class OcspResponder {
       etag: `"${createHash('sha256').update(der).digest('base64url').slice(0, 27)}"`,
       lastModified: thisUpdate.toUTCString(),
     };
-    // An unknown serial is not kept: it may be issued later (and each costs a slot an attacker picks).
-    if (single && cacheOn && kind !== 'unknown' && this.#epoch === epoch) this.cache.set(key, answer, alias);
+    if (keep) this.cache.set(key, answer, alias);
     return { der, kind, cached: false, http: httpOf(answer, now) };
   }
 

@@ -1,6 +1,6 @@
 import { invalid, notFound } from '../../src/domain/ca-error.ts';
 import { parseSerial } from '../../src/domain/serial.ts';
-import type { SubjectAltName } from '../../src/x509/general-name.ts';
+import { subjectAltNamesFromKinds } from '../../src/x509/certificate-fields.ts';
 import { encryptedPkcs8Pem, generateKeyWithCsr, pkcs12 } from '../../src/x509/key-bundle.ts';
 import type { CaContexts } from '../../src/services/ca-contexts.ts';
 import type { CertificateService } from '../../src/services/certificate-service.ts';
@@ -35,7 +35,7 @@ export async function issueCertificate(deps: { issuance: IssuanceService; contex
   const resource = `ca/${id}`;
   const ctx = await deps.authz.visible(req, res, 'IssueCertificate', resource, 'DescribeCertificateAuthority', () => deps.contexts.get(id).catch(unlessNotFound('ca_not_found')), () => caNotFound(id));
   // A key made here is put into a CSR of its own, so that it meets every check and policy a CSR meets.
-  const generated = keyGeneration ? await generateKeyWithCsr(keyGeneration.keyAlgorithm, keyGeneration.subject ?? {}, requestedSans(keyGeneration.subjectAlternativeNames)) : undefined;
+  const generated = keyGeneration ? await generateKeyWithCsr(keyGeneration.keyAlgorithm, keyGeneration.subject ?? {}, subjectAltNamesFromKinds(keyGeneration.subjectAlternativeNames)) : undefined;
   const input = { ...rest, csr: generated?.csrPem ?? csr!, ...(generated ? { keyGenerated: { publicKeySha256: generated.publicKeySha256 } } : {}) };
   const request = await deps.issuance.prepare(ctx, input);
   deps.authz.require(req, res, 'IssueCertificate', resource, issuanceKeys(request), ctx.ca.tags);
@@ -54,16 +54,6 @@ export async function issueCertificate(deps: { issuance: IssuanceService; contex
         }
       : {}),
   });
-}
-
-/** keyGeneration's subjectAlternativeNames as SANs, checked as a CSR's are when the CSR is read. */
-function requestedSans(s: { dnsNames?: string[]; ipAddresses?: string[]; emailAddresses?: string[]; uris?: string[] } | undefined): SubjectAltName[] {
-  return [
-    ...(s?.dnsNames ?? []).map((value) => ({ type: 'dns' as const, value })),
-    ...(s?.ipAddresses ?? []).map((value) => ({ type: 'ip' as const, value })),
-    ...(s?.emailAddresses ?? []).map((value) => ({ type: 'email' as const, value })),
-    ...(s?.uris ?? []).map((value) => ({ type: 'uri' as const, value })),
-  ];
 }
 
 const caNotFound = (id: string) => notFound('ca_not_found', `no CA ${id}`);

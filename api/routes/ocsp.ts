@@ -134,11 +134,15 @@ export function ocspFastPath(deps: Deps & { logger?: { isLevelEnabled(l: string)
     // A request answered before, asked again as the same text: its pre-signed answer, synchronously
     // (it passed every check below when it was first answered).
     const hit = get ? deps.ocsp.cachedAnswer(rawCaId, encoded) : undefined;
+    // Every answer is counted in the request metrics and logged at debug level, once it is sent.
+    const answered = (cached?: true) => {
+      deps.metrics?.request(req.method!, route, res.statusCode);
+      if (deps.logger?.isLevelEnabled('debug')) deps.logger.debug({ method: req.method, path: route, caId: rawCaId, status: res.statusCode, ...(cached ? { cached } : {}) }, 'ocsp');
+    };
     if (hit) {
       send(req, res, hit, true);
       deps.metrics?.ocspAnswer(hit.kind, true);
-      deps.metrics?.request('GET', route, res.statusCode);
-      if (deps.logger?.isLevelEnabled('debug')) deps.logger.debug({ method: 'GET', path: route, caId: rawCaId, status: res.statusCode, cached: true }, 'ocsp');
+      answered(true);
       return true;
     }
     (res as Res).locals = { route, requestId: randomUUID() } as Res['locals'];
@@ -147,16 +151,13 @@ export function ocspFastPath(deps: Deps & { logger?: { isLevelEnabled(l: string)
       wellFormedPath(req as Req, res as Res, () => {});
     } catch (e) {
       fail(res, e);
-      deps.metrics?.request(req.method!, route, res.statusCode);
+      answered();
       return true;
     }
     const run = get ? answerGet(deps, req, res, rawCaId, encoded) : answerPost(deps, req, res, rawCaId);
     run
       .catch((e: unknown) => fail(res, e))
-      .finally(() => {
-        deps.metrics?.request(req.method!, route, res.statusCode);
-        if (deps.logger?.isLevelEnabled('debug')) deps.logger.debug({ method: req.method, path: route, caId: rawCaId, status: res.statusCode }, 'ocsp');
-      });
+      .finally(() => answered());
     return true;
   };
 }

@@ -1,7 +1,6 @@
 import { notFound } from '../domain/ca-error.ts';
-import type { CertificateListOptions } from '../ports/repositories.ts';
-import type { CertificateStatus, IssuedCertificate } from '../domain/certificate.ts';
-import type { CertificateRepository } from '../ports/repositories.ts';
+import type { IssuedCertificate } from '../domain/certificate.ts';
+import type { CertificateListOptions, CertificateRepository } from '../ports/repositories.ts';
 import type { CaContexts } from './ca-contexts.ts';
 
 /** Reads of issued certificates, with the chain that goes beside them. */

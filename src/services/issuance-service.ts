@@ -1,8 +1,7 @@
-import { searchNames } from '../domain/certificate.ts';
 import { createHash } from 'node:crypto';
 import { CaError, conflict, invalid, unavailable } from '../domain/ca-error.ts';
 import { authorityInfoAccess, crlUrl, effectiveStatus, type Ca } from '../domain/ca.ts';
-import type { IssuedCertificate } from '../domain/certificate.ts';
+import { searchNames, type IssuedCertificate } from '../domain/certificate.ts';
 import { checkSigningAlgorithm, type SigningAlgorithm } from '../domain/key-algorithm.ts';
 import { newSerial, serialHex } from '../domain/serial.ts';
 import { DEFAULT_TEMPLATE, findTemplate, type Template } from '../domain/template.ts';

@@ -62,3 +62,8 @@ export function subjectAltNamesByKind(sans: readonly SubjectAltName[]): SubjectA
   for (const san of sans) (out[SAN_KEYS[san.type]] ??= []).push(san.value);
   return out;
 }
+
+/** The other way: names by kind (keyGeneration.subjectAlternativeNames) as SANs, DNS names first. */
+export function subjectAltNamesFromKinds(byKind: SubjectAltNamesByKind | undefined): SubjectAltName[] {
+  return (Object.entries(SAN_KEYS) as [SubjectAltName['type'], keyof SubjectAltNamesByKind][]).flatMap(([type, key]) => (byKind?.[key] ?? []).map((value) => ({ type, value })));
+}

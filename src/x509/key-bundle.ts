@@ -3,7 +3,7 @@ import { createHash, createPrivateKey, webcrypto as nodeWebcrypto } from 'node:c
 import * as x509 from '@peculiar/x509';
 import * as pkijs from 'pkijs';
 import type { CaSubject } from '../domain/ca.ts';
-import { KEY_ALGORITHM_INFO, type KeyAlgorithm } from '../domain/key-algorithm.ts';
+import { KEY_ALGORITHM_INFO, SIGNING_ALGORITHM_INFO, type KeyAlgorithm } from '../domain/key-algorithm.ts';
 import type { SubjectAltName } from './general-name.ts';
 import { caName } from './ca-certificates.ts';
 import { decodePem } from './pem.ts';
@@ -30,10 +30,12 @@ export interface GeneratedKey {
 /** A new key of `algorithm` and a CSR for `subject` and `sans`, signed with it. */
 export async function generateKeyWithCsr(algorithm: KeyAlgorithm, subject: Partial<CaSubject>, sans: readonly SubjectAltName[]): Promise<GeneratedKey> {
   const info = KEY_ALGORITHM_INFO[algorithm];
+  // The CSR is signed as a CA of this key algorithm signs by default (SHA-384 for P-384, …).
+  const hash = SIGNING_ALGORITHM_INFO[info.defaultSigning].hash;
   const params =
     info.family === 'EC'
-      ? { name: 'ECDSA', namedCurve: info.namedCurve!, hash: info.namedCurve === 'P-521' ? 'SHA-512' : info.namedCurve === 'P-384' ? 'SHA-384' : 'SHA-256' }
-      : { name: 'RSASSA-PKCS1-v1_5', modulusLength: info.modulusLength!, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' };
+      ? { name: 'ECDSA', namedCurve: info.namedCurve!, hash }
+      : { name: 'RSASSA-PKCS1-v1_5', modulusLength: info.modulusLength!, publicExponent: new Uint8Array([1, 0, 1]), hash };
   const keys = (await nodeWebcrypto.subtle.generateKey(params, true, ['sign', 'verify'])) as CryptoKeyPair;
   const extensions = sans.length
     ? [

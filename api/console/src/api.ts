@@ -139,3 +139,9 @@ export const REVOCATION_REASONS = [
   ['PRIVILEGE_WITHDRAWN', 'Privilege withdrawn'],
   ['A_A_COMPROMISE', 'AA compromise'],
 ] as const;
+
+/** The key algorithms of CAs and of keys the service generates (docs/api.md). */
+export const KEY_ALGORITHMS = ['EC_prime256v1', 'EC_secp384r1', 'EC_secp521r1', 'RSA_2048', 'RSA_3072', 'RSA_4096'] as const;
+
+/** Bytes from base64 (a PKCS#12 from the API, the body of a PEM). */
+export const fromBase64 = (b64: string): Uint8Array<ArrayBuffer> => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));

@@ -98,14 +98,15 @@ export function certificateRepository(q: Queryable, options: { batch?: boolean }
         // on its row, its others in certificate_names); or a serial prefix, a range of the primary
         // key (lowercase hex sorts alike in every collation).
         const name = search.toLowerCase();
-        const [lo, hi] = [p(name), p(prefixEnd(name))];
+        const end = prefixEnd(name);
+        const [lo, hi] = [p(name), p(end)];
         const ranges = [`c.search_name >= ${lo} AND c.search_name < ${hi}`];
         if (/^[0-9a-f]+$/.test(name)) ranges.push(`c.serial >= ${lo} AND c.serial < ${hi}`);
         const few = await q.query<{ n: string }>(
           `SELECT count(*) AS n FROM (
              (SELECT 1 FROM certificates WHERE ca_id = $1 AND search_name >= $2 AND search_name < $3 LIMIT ${DENSE_MATCHES + 1})
              UNION ALL (SELECT 1 FROM certificate_names WHERE ca_id = $1 AND name >= $2 AND name < $3 LIMIT ${DENSE_MATCHES + 1})) m`,
-          [caId, name, prefixEnd(name)],
+          [caId, name, end],
         );
         if (Number(few.rows[0]!.n) <= DENSE_MATCHES) {
           // Few matches: gather them (an IN over a UNION, not an OR, so that the planner can), then sort.

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, ApiError, type Ca, type CrlStatus } from '../api.ts';
+import { api, ApiError, fromBase64, type Ca, type CrlStatus } from '../api.ts';
 import { Badge, DownloadButton, ProblemBanner, subjectText, useAllowed, useLoad, when } from '../ui.tsx';
 import { Certificates } from './certificates.tsx';
 
@@ -7,7 +7,7 @@ import { Certificates } from './certificates.tsx';
 async function fingerprint(pem: string): Promise<string | undefined> {
   if (!crypto.subtle) return undefined;
   const b64 = pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
-  const der = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+  const der = fromBase64(b64);
   const hash = new Uint8Array(await crypto.subtle.digest('SHA-256', der));
   return [...hash].map((b) => b.toString(16).padStart(2, '0').toUpperCase()).join(':');
 }

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { api, ApiError, type Ca } from '../api.ts';
+import { api, ApiError, KEY_ALGORITHMS, type Ca } from '../api.ts';
 import { navigate } from '../main.tsx';
 import { Banner, CopyButton, DownloadButton, Field, ProblemBanner, describedBy, subjectText, useLoad, useSubmit } from '../ui.tsx';
 
@@ -9,7 +9,6 @@ import { Banner, CopyButton, DownloadButton, Field, ProblemBanner, describedBy, 
  * and chain back; the API's import checks are shown in words, beside the field they concern.
  */
 
-const KEY_ALGORITHMS = ['EC_prime256v1', 'EC_secp384r1', 'EC_secp521r1', 'RSA_2048', 'RSA_3072', 'RSA_4096'];
 const SUBJECT_FIELDS = [
   ['commonName', 'Common name', 'The CA\'s name, e.g. "Example Issuing CA 1"'],
   ['organization', 'Organization', ''],

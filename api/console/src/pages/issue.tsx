@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { api, ApiError } from '../api.ts';
+import { api, ApiError, fromBase64, KEY_ALGORITHMS } from '../api.ts';
 import { Banner, CopyButton, DownloadButton, Field, ProblemBanner, describedBy, useSubmit } from '../ui.tsx';
 
 const TEMPLATES = [
@@ -20,15 +20,12 @@ interface Issued {
   pkcs12?: string;
 }
 
-const KEY_ALGORITHMS = ['EC_prime256v1', 'EC_secp384r1', 'EC_secp521r1', 'RSA_2048', 'RSA_3072', 'RSA_4096'];
-
 const list = (text: string) =>
   text
     .split(/[\s,]+/)
     .map((x) => x.trim())
     .filter(Boolean);
 
-const fromBase64 = (b64: string) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
 
 /**
  * Request a certificate (POST /v1/cas/{caId}/certificates) from a pasted or uploaded CSR, or with a
