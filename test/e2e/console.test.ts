@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -53,8 +53,13 @@ async function signIn(page: Page, token = TOKEN): Promise<void> {
   await page.goto(`${svc.url}/console/`);
   await page.getByLabel('API token').fill(token);
   await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Dashboard', level: 1 }).waitFor();
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Certificate authorities' }).click();
   await page.getByRole('heading', { name: 'Certificate authorities', level: 1 }).waitFor();
 }
+
+/** The text of a CA page's fact, by its term. */
+const fact = (page: Page, term: string) => page.locator('dl.facts dt', { hasText: new RegExp(`^${term}$`) }).locator('xpath=following-sibling::dd[1]').first().textContent();
 
 const api = (method: string, p: string, body?: unknown, token = TOKEN) => svc.api(token, method, p, body);
 
@@ -138,6 +143,7 @@ describe('admin console (headless Chromium)', () => {
     const pem = (await api('GET', `/v1/cas/${id}/certificate`)).body.certificate as string;
     const fp = pki.ok(['x509', '-noout', '-fingerprint', '-sha256'], pem).trim().split('=')[1]!;
     await expect(page.getByText(fp).count()).resolves.toBe(1);
+    await expect(fact(page, 'Issuer')).resolves.toBe('Console Root CA (Example) (itself)');
     await shot(page, 'ca-page');
     await context.close();
   });
@@ -173,6 +179,9 @@ describe('admin console (headless Chromium)', () => {
     const id = /#\/cas\/([0-9a-f-]{36})/.exec(page.url())![1]!;
     const ca = await api('GET', `/v1/cas/${id}`);
     expect([ca.body.type, ca.body.status]).toEqual(['SUBORDINATE', 'ACTIVE']);
+    // The issuer shown is the openssl root's subject, as openssl reads it from the imported certificate.
+    expect(pki.ok(['x509', '-noout', '-issuer', '-nameopt', 'RFC2253'], signed.cert)).toContain('CN=Offline Root,O=Example');
+    await expect(fact(page, 'Issuer')).resolves.toBe('Offline Root (Example)');
     // The imported certificate is the one openssl signed, and it chains to the openssl root.
     const served = (await api('GET', `/v1/cas/${id}/certificate`)).body.certificate as string;
     expect(new X509Certificate(served).fingerprint256).toBe(new X509Certificate(signed.cert).fingerprint256);
@@ -422,6 +431,237 @@ describe('admin console (headless Chromium)', () => {
     }
   }, 180_000);
 
+  it('ok/principals: one is created with a policy, its token is shown once and works, deleted it is refused; the principal is disabled', async () => {
+    const { context, page } = await newPage();
+    await signIn(page);
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Principals' }).click();
+    await page.getByRole('heading', { name: 'Principals', level: 1 }).waitFor();
+    await page.getByRole('button', { name: 'New principal' }).click();
+    await page.getByLabel('Name', { exact: true }).fill('console-deployer');
+    await page.getByLabel('Description').fill('the deploy pipeline');
+    await page.getByLabel('ReadOnlyAccess').check();
+    await page.getByRole('button', { name: 'Create principal' }).click();
+    await page.getByRole('heading', { name: 'console-deployer', level: 1 }).waitFor();
+    const id = /#\/principals\/([0-9a-f-]{36})/.exec(page.url())![1]!;
+    const readOnly = (await api('GET', '/v1/policies')).body.items.find((p: { name: string }) => p.name === 'ReadOnlyAccess');
+    const created = await api('GET', `/v1/principals/${id}`);
+    expect([created.body.name, created.body.description, created.body.status, created.body.policies]).toEqual(['console-deployer', 'the deploy pipeline', 'ACTIVE', [readOnly.id]]);
+
+    await page.getByLabel('Token description').fill('ci runner');
+    await page.getByRole('button', { name: 'Create token' }).click();
+    const secret = (await page.getByTestId('new-token').textContent())!.trim();
+    expect(secret).toMatch(/^pca_/);
+    await expect(page.getByRole('button', { name: 'Copy token' }).isVisible()).resolves.toBe(true);
+    await page.locator('tr', { hasText: 'ci runner' }).waitFor();
+    await shot(page, 'principal');
+    // The token works, as that principal; the list never shows it again, not even after a reload.
+    expect((await svc.api(secret, 'GET', '/v1/me')).body.principal.name).toBe('console-deployer');
+    expect(JSON.stringify((await api('GET', `/v1/principals/${id}/tokens`)).body)).not.toContain(secret);
+    await page.reload();
+    await page.locator('tr', { hasText: 'ci runner' }).waitFor();
+    await expect(page.getByText(secret).count()).resolves.toBe(0);
+
+    page.once('dialog', (d) => void d.accept());
+    await page.getByRole('button', { name: 'Delete token ci runner' }).click();
+    await page.getByText('No tokens.').waitFor();
+    expect((await svc.api(secret, 'GET', '/v1/me')).status).toBe(401);
+
+    await page.getByRole('button', { name: 'Disable' }).click();
+    await page.getByRole('status').filter({ hasText: 'disabled' }).waitFor();
+    expect((await api('GET', `/v1/principals/${id}`)).body.status).toBe('DISABLED');
+    await page.getByRole('button', { name: 'Enable' }).waitFor();
+    await context.close();
+  });
+
+  it('fail/the policy editor shows the API errors at the lines they concern, and a JSON syntax error at its line; fixed, the policy is created and attached', async () => {
+    const { context, page } = await newPage();
+    await signIn(page);
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Policies' }).click();
+    await page.getByRole('heading', { name: 'Policies', level: 1 }).waitFor();
+    await page.getByRole('link', { name: 'AdministratorAccess' }).waitFor();
+    await page.getByRole('link', { name: 'New policy' }).click();
+    await page.getByRole('heading', { name: 'New policy', level: 1 }).waitFor();
+    await page.getByLabel('Name', { exact: true }).fill('console-issuer');
+    const lines = [
+      '{',
+      '  "Version": "2012-10-17",',
+      '  "Statement": [',
+      '    {',
+      '      "Sid": "WebOnly",',
+      '      "Effect": "Permit",',
+      '      "Action": "privateca:IssueCertificate",',
+      '      "Resource": "ca/*",',
+      '      "Condition": {',
+      '        "StringLikeish": { "privateca:CommonName": "*.example.internal" }',
+      '      }',
+      '    }',
+      '  ]',
+      '}',
+    ];
+    const editor = page.getByLabel("Policy document (JSON, as IAM's)");
+    await editor.fill(lines.join('\n'));
+    await page.getByRole('button', { name: 'Create policy' }).click();
+    const errors = page.locator('#policy-document-error li');
+    await errors.nth(1).waitFor();
+    const shown = await errors.allTextContents();
+    // The API names each problem by JSON pointer; the editor puts it at the line a person wrote.
+    const direct = await api('POST', '/v1/policies', { name: 'console-issuer-direct', document: JSON.parse(lines.join('\n')) });
+    expect(direct.status).toBe(400);
+    expect(direct.body.code).toBe('invalid_policy');
+    const pointers = (direct.body.errors as { path: string }[]).map((e) => e.path).sort();
+    expect(pointers).toEqual(['/Statement/0/Condition/StringLikeish', '/Statement/0/Effect']);
+    expect(shown.find((t) => t.includes('/Statement/0/Effect'))).toMatch(/^Line 6\b/);
+    expect(shown.find((t) => t.includes('/Statement/0/Condition/StringLikeish'))).toMatch(/^Line 10\b/);
+    await expect(page.locator('.gutter li.bad').allTextContents()).resolves.toEqual(['6', '10']);
+    await shot(page, 'policy-editor');
+    // "Line 10" selects that line in the editor.
+    await errors.filter({ hasText: 'StringLikeish' }).getByRole('button').click();
+    const selected = await editor.evaluate((el: HTMLTextAreaElement) => el.value.slice(el.selectionStart, el.selectionEnd));
+    expect(selected).toBe(lines[9]);
+    expect((await api('GET', '/v1/policies')).body.items.some((p: { name: string }) => p.name === 'console-issuer')).toBe(false);
+
+    // A trailing comma is not JSON: said at its line, before anything is sent.
+    const trailing = [...lines];
+    trailing[6] = '      "Action": "privateca:IssueCertificate",,';
+    await editor.fill(trailing.join('\n'));
+    await page.getByRole('button', { name: 'Create policy' }).click();
+    await errors.filter({ hasText: 'This is not JSON' }).waitFor();
+    expect(await errors.first().textContent()).toMatch(/^Line 7\b/);
+
+    const fixed = [...lines];
+    fixed[5] = '      "Effect": "Allow",';
+    fixed[9] = '        "StringLike": { "privateca:CommonName": "*.example.internal" }';
+    await editor.fill(fixed.join('\n'));
+    await page.getByRole('button', { name: 'Create policy' }).click();
+    await page.getByRole('heading', { name: 'console-issuer', level: 1 }).waitFor();
+    const policy = (await api('GET', '/v1/policies')).body.items.find((p: { name: string }) => p.name === 'console-issuer');
+    expect(policy.document).toEqual(JSON.parse(fixed.join('\n')));
+    await context.close();
+  });
+
+  it('ok/"would this be allowed?" evaluates the edited principal\'s policies (POST /v1/authorize with principalId), with the failing condition named', async () => {
+    const policy = (await api('GET', '/v1/policies')).body.items.find((p: { name: string }) => p.name === 'console-issuer');
+    expect(policy).toBeDefined();
+    const issuer = await api('POST', '/v1/principals', { name: 'console-web-issuer', policies: [policy.id] });
+    expect(issuer.status).toBe(201);
+    const { context, page } = await newPage();
+    await signIn(page);
+    await page.goto(`${svc.url}/console/#/principals/${issuer.body.id}`);
+    await page.getByRole('heading', { name: 'console-web-issuer', level: 1 }).waitFor();
+    await expect(page.getByLabel('console-issuer').isChecked()).resolves.toBe(true);
+    await page.getByLabel('Action').selectOption('IssueCertificate');
+    await page.getByLabel('Resource', { exact: true }).fill('ca/*');
+    const context_ = page.getByLabel(/^Condition keys/);
+    await context_.fill('privateca:CommonName=web.example.internal');
+    await page.getByRole('button', { name: 'Check' }).click();
+    await expect(page.getByTestId('simulation').textContent()).resolves.toMatch(/^Allowed.*WebOnly/);
+    await context_.fill('privateca:CommonName=web.other.internal');
+    await page.getByRole('button', { name: 'Check' }).click();
+    await page.getByTestId('simulation').filter({ hasText: 'Denied' }).waitFor();
+    const denied = (await page.getByTestId('simulation').textContent())!;
+    expect(denied).toContain('privateca:CommonName');
+    expect(denied).toContain('web.other.internal');
+    // The panel says what the API says for that principal.
+    const direct = await api('POST', '/v1/authorize', { principalId: issuer.body.id, checks: [{ action: 'privateca:IssueCertificate', resource: 'ca/*', context: { 'privateca:CommonName': 'web.other.internal' } }] });
+    expect(direct.body.results[0].allowed).toBe(false);
+    expect(denied).toContain(direct.body.results[0].detail);
+    await page.getByLabel('Action').selectOption('DeleteCertificateAuthority');
+    await page.getByRole('button', { name: 'Check' }).click();
+    await page.getByTestId('simulation').filter({ hasText: 'No Allow statement matches' }).waitFor();
+    await context.close();
+  });
+
+  it('ok/the dashboard: CAs and certificates by status and the issuance charts agree with the API; what expires within 30 days is listed', async () => {
+    const ca = await api('POST', '/v1/cas', { type: 'ROOT', subject: { commonName: 'Console Dashboard Root' }, keyAlgorithm: 'EC_prime256v1', revocation: { crl: { enabled: true }, ocsp: { enabled: true } } });
+    expect(ca.status).toBe(201);
+    const soon = await api('POST', `/v1/cas/${ca.body.id}/certificates`, { csr: pki.csr({ subject: '/CN=soon.example.internal' }).csr, validity: { days: 3 } });
+    const later = await api('POST', `/v1/cas/${ca.body.id}/certificates`, { csr: pki.csr({ subject: '/CN=later.example.internal' }).csr, validity: { days: 200 } });
+    const revoked = await api('POST', `/v1/cas/${ca.body.id}/certificates`, { csr: pki.csr({ subject: '/CN=gone.example.internal' }).csr, validity: { days: 5 } });
+    expect((await api('POST', `/v1/cas/${ca.body.id}/certificates/${revoked.body.serial}/revoke`, { reason: 'SUPERSEDED' })).status).toBe(200);
+
+    const { context, page } = await newPage();
+    await signIn(page);
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Dashboard' }).click();
+    await page.getByRole('heading', { name: 'Dashboard', level: 1 }).waitFor();
+    await page.getByTestId('certificate-tiles').waitFor();
+    // The figures are the sums of every CA's statistics, as the API gives them.
+    const cas = (await api('GET', '/v1/cas?limit=1000')).body.items as { id: string; status: string }[];
+    const stats = await Promise.all(cas.filter((c) => c.status !== 'PENDING_CERTIFICATE').map(async (c) => (await api('GET', `/v1/cas/${c.id}/certificate-stats`)).body));
+    const sum = (k: string) => stats.reduce((s, x) => s + x[k], 0);
+    const tiles = (await page.getByTestId('certificate-tiles').locator('.n').allTextContents()).map((t) => Number(t.replace(/,/g, '')));
+    expect(tiles).toEqual([sum('issued'), sum('revoked'), sum('expired'), sum('expiringWithin30Days')]);
+    expect(sum('revoked')).toBeGreaterThanOrEqual(2);
+    const caTiles = await page.getByTestId('ca-tiles').textContent();
+    expect(caTiles).toContain(`${cas.length} in all`);
+    expect(caTiles).toContain(`${cas.filter((c) => c.status === 'ACTIVE').length}ACTIVE`);
+    // The charts: this hour's bar holds at least the three just issued; the 30 days add up to every issuance counted.
+    const totalDaily = stats.reduce((s, x) => s + x.daily.reduce((a: number, b: { count: number }) => a + b.count, 0), 0);
+    await expect(page.locator('#chart-daily-caption').textContent()).resolves.toContain(`${totalDaily.toLocaleString('en')} in all`);
+    const bars = await page.locator('#chart-hourly-caption').locator('xpath=..').locator('rect.bar title').allTextContents();
+    expect(bars).toHaveLength(24);
+    const thisHour = stats.reduce((s, x) => s + x.hourly.at(-1).count, 0);
+    expect(thisHour).toBeGreaterThanOrEqual(3);
+    expect(bars.at(-1)).toContain(`: ${thisHour.toLocaleString('en')}`);
+    // Expiring: the 3-day certificate is listed, the 200-day and the revoked ones are not.
+    const expiring = page.locator('section[aria-labelledby="dash-expiring"] tbody tr');
+    await expect(expiring.filter({ hasText: soon.body.serial }).count()).resolves.toBe(1);
+    await expect(expiring.filter({ hasText: later.body.serial }).count()).resolves.toBe(0);
+    await expect(expiring.filter({ hasText: revoked.body.serial }).count()).resolves.toBe(0);
+    await shot(page, 'dashboard');
+    await context.close();
+  });
+
+  it('ok/a CA page shows its OCSP responder once one answered, and makes an audit report whose signature openssl verifies', async () => {
+    const cas = (await api('GET', '/v1/cas?limit=1000')).body.items as { id: string; subject: { commonName: string } }[];
+    const ca = cas.find((c) => c.subject.commonName === 'Console Dashboard Root')!;
+    expect(ca).toBeDefined();
+    const caPem = (await api('GET', `/v1/cas/${ca.id}/certificate`)).body.certificate as string;
+    const leaf = (await api('GET', `/v1/cas/${ca.id}/certificates?limit=1&include=certificate`)).body.items[0].certificate as string;
+    const { context, page } = await newPage();
+    await signIn(page);
+    await page.getByRole('link', { name: 'Console Dashboard Root' }).click();
+    await page.getByRole('heading', { name: 'OCSP' }).waitFor();
+    await page.getByText('none yet: the first OCSP request makes one').waitFor();
+    // An OCSP request from openssl; the page then shows the responder that signed the answer.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'privateca-console-ocsp-'));
+    try {
+      writeFileSync(path.join(dir, 'ca.pem'), caPem);
+      writeFileSync(path.join(dir, 'leaf.pem'), leaf);
+      const answer = pki.ok(['ocsp', '-issuer', path.join(dir, 'ca.pem'), '-cert', path.join(dir, 'leaf.pem'), '-url', `${svc.url}/ocsp/${ca.id}`, '-no_nonce', '-resp_text', '-noverify']);
+      expect(answer).toMatch(/Cert Status: (good|revoked)/);
+      const ocsp = (await api('GET', `/v1/cas/${ca.id}/ocsp`)).body;
+      expect(ocsp.responder).not.toBeNull();
+      await page.reload();
+      await page.getByRole('heading', { name: 'OCSP' }).waitFor();
+      const responderFact = page.locator('dl.facts dt', { hasText: /^Responder certificate$/ }).locator('xpath=following-sibling::dd[1]');
+      await responderFact.filter({ hasText: ocsp.responder.serial }).waitFor();
+      expect(answer.toLowerCase().replace(/:/g, '')).toContain(ocsp.responder.serial.toLowerCase().replace(/^0+/, ''));
+      expect(ocsp.url).toBe(`${svc.url}/ocsp/${ca.id}`);
+      await expect(page.locator('section[aria-labelledby="ocsp-heading"]').textContent()).resolves.toContain(ocsp.url);
+
+      await page.getByLabel('Format').selectOption('CSV');
+      await page.getByRole('button', { name: 'Create audit report' }).click();
+      await page.getByRole('button', { name: 'Download signature' }).waitFor({ timeout: 30_000 });
+      const save = async (button: string, name: string) => {
+        const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: button }).click()]);
+        const file = path.join(dir, name);
+        await download.saveAs(file);
+        return file;
+      };
+      const report = await save('Download report', 'report.csv');
+      const signature = await save('Download signature', 'report.sig');
+      const pub = await save('Download audit public key', 'audit.pub');
+      expect(pki.ok(['dgst', '-sha256', '-verify', pub, '-signature', signature, report])).toContain('Verified OK');
+      const csv = pki.ok(['x509', '-noout', '-serial'], leaf).trim().split('=')[1]!.toLowerCase();
+      expect(readFileSync(report, 'utf8').toLowerCase()).toContain(csv.replace(/^0+/, ''));
+      // The key openssl used is the service's audit key.
+      expect(readFileSync(pub, 'utf8')).toBe((await fetch(`${svc.url}/v1/audit/public-key`).then((r) => r.text())));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    await context.close();
+  });
+
   it('ok/usable at 390 px wide: the CA list and a CA page render, and every control can be reached by keyboard with a visible focus', async () => {
     const { context, page } = await newPage({ width: 390, height: 844 });
     await signIn(page);
@@ -458,9 +698,9 @@ describe('admin console (headless Chromium)', () => {
     const paths = new Set(requests.map(generic));
     for (const p of paths) expect(p, p).toMatch(/^\/(v1\/|console\/)/);
     expect(problems).toEqual([]);
-    // The only refusals: the wrong certificate and the broken CSR pasted on purpose, the action
-    // denied on purpose, and the CRL status of a CA that has published none yet (the page says so).
-    const expected = new Set(['400 POST /v1/cas/{id}/certificate', '400 POST /v1/cas/{id}/certificates', '403 PATCH /v1/cas/{id}', '404 GET /v1/cas/{id}/crl']);
+    // The only refusals: the wrong certificate, the broken CSR and the invalid policy sent on purpose,
+    // the action denied on purpose, and the CRL status of a CA that has published none yet (the page says so).
+    const expected = new Set(['400 POST /v1/cas/{id}/certificate', '400 POST /v1/cas/{id}/certificates', '403 PATCH /v1/cas/{id}', '404 GET /v1/cas/{id}/crl', '400 POST /v1/policies']);
     expect([...refusals].filter((r) => !expected.has(r))).toEqual([]);
     expect(refusals.has('400 POST /v1/cas/{id}/certificate') && refusals.has('403 PATCH /v1/cas/{id}')).toBe(true);
   });

@@ -77,6 +77,8 @@ export interface Ca {
   type: 'ROOT' | 'SUBORDINATE';
   status: string;
   subject: Subject;
+  /** The CA certificate's issuer; absent before it has a certificate. */
+  issuer?: Subject;
   keyAlgorithm: string;
   signingAlgorithm: string;
   keyStore: { type: string; status: string; reason?: string };
@@ -145,3 +147,99 @@ export const KEY_ALGORITHMS = ['EC_prime256v1', 'EC_secp384r1', 'EC_secp521r1', 
 
 /** Bytes from base64 (a PKCS#12 from the API, the body of a PEM). */
 export const fromBase64 = (b64: string): Uint8Array<ArrayBuffer> => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+
+/** The bytes of a binary answer (an audit report's DER signature), with the same token and errors as api(). */
+export async function apiBytes(path: string): Promise<Uint8Array<ArrayBuffer>> {
+  const t = token.get();
+  const res = await fetch(path, { headers: { accept: '*/*', ...(t ? { authorization: `Bearer ${t}` } : {}) }, credentials: 'omit', cache: 'no-store' });
+  if (!res.ok) {
+    const type = res.headers.get('content-type') ?? '';
+    const problem: Problem = type.includes('json') ? await res.json() : { status: res.status, detail: await res.text() };
+    problem.status ??= res.status;
+    throw new ApiError(problem);
+  }
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+/** Every page of a list, for the few lists a person reads whole (principals, policies, CAs); at most `max` items. */
+export async function all<T>(path: string, max = 1000): Promise<T[]> {
+  const out: T[] = [];
+  let cursor: string | null = null;
+  do {
+    const sep = path.includes('?') ? '&' : '?';
+    const page: Page<T> = await api<Page<T>>('GET', `${path}${sep}limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    out.push(...page.items);
+    cursor = page.nextCursor;
+  } while (cursor && out.length < max);
+  return out;
+}
+
+export interface Principal {
+  id: string;
+  name: string;
+  description?: string;
+  status: 'ACTIVE' | 'DISABLED';
+  policies: string[];
+  tags: Record<string, string>;
+  rateLimit?: { requestsPerSecond: number; burst?: number; perCa?: boolean };
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface Policy {
+  id: string;
+  name: string;
+  description?: string;
+  document: unknown;
+  builtIn: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface Token {
+  id: string;
+  description?: string;
+  createdAt: string;
+  expiresAt?: string | null;
+  lastUsedAt?: string | null;
+}
+
+export interface Decision {
+  allowed: boolean;
+  reason: 'allowed' | 'explicit_deny' | 'no_allow';
+  statement?: string;
+  policy?: string;
+  detail: string;
+}
+
+/** GET /v1/cas/{caId}/certificate-stats: the dashboard's figures for one CA. */
+export interface CertificateStats {
+  caId: string;
+  at: string;
+  issued: number;
+  expired: number;
+  revoked: number;
+  expiringWithin30Days: number;
+  hourly: { start: string; count: number }[];
+  daily: { start: string; count: number }[];
+}
+
+/** GET /v1/cas/{caId}/ocsp: the CA's OCSP responder. */
+export interface OcspStatus {
+  enabled: boolean;
+  url: string | null;
+  validityHours: number;
+  responderKeyStore: 'software' | 'ca';
+  responder: { serial: string; notBefore: string; notAfter: string; subject: Subject } | null;
+}
+
+export interface AuditReport {
+  id: string;
+  caId: string;
+  format: 'JSON' | 'CSV';
+  status: 'CREATING' | 'SUCCESS' | 'FAILED';
+  createdAt: string;
+  rows?: number;
+  sha256?: string;
+  completedAt?: string;
+}

@@ -6,7 +6,10 @@ import { CaPage } from './pages/ca-page.tsx';
 import { AuditLog } from './pages/audit.tsx';
 import { CertificatePage } from './pages/certificate-page.tsx';
 import { CreateCa } from './pages/create-ca.tsx';
+import { Dashboard } from './pages/dashboard.tsx';
 import { IssueCertificate } from './pages/issue.tsx';
+import { PolicyEditor, PolicyList } from './pages/policies.tsx';
+import { PrincipalList, PrincipalPage } from './pages/principals.tsx';
 import { SignIn } from './pages/sign-in.tsx';
 import './styles.css';
 
@@ -19,7 +22,15 @@ export interface Me {
   principal: { id: string; name: string };
 }
 
-const route = () => location.hash.replace(/^#/, '') || '/cas';
+const route = () => location.hash.replace(/^#/, '') || '/';
+
+const NAV = [
+  ['', 'Dashboard'],
+  ['cas', 'Certificate authorities'],
+  ['principals', 'Principals'],
+  ['policies', 'Policies'],
+  ['audit', 'Audit log'],
+] as const;
 
 export function navigate(to: string): void {
   location.hash = to;
@@ -55,7 +66,7 @@ function App() {
   const signOut = () => {
     token.clear();
     setMe(null);
-    navigate('/cas');
+    navigate('/');
   };
   const parts = path.split('/').filter(Boolean);
   let page;
@@ -63,8 +74,14 @@ function App() {
   else if (parts[0] === 'cas' && parts[1] && parts[2] === 'issue') page = <IssueCertificate caId={parts[1]} />;
   else if (parts[0] === 'cas' && parts[1] && parts[2] === 'certificates' && parts[3]) page = <CertificatePage caId={parts[1]} serial={parts[3]} />;
   else if (parts[0] === 'cas' && parts[1]) page = <CaPage id={parts[1]} />;
+  else if (parts[0] === 'cas') page = <CaList />;
   else if (parts[0] === 'audit') page = <AuditLog />;
-  else page = <CaList />;
+  else if (parts[0] === 'principals' && parts[1]) page = <PrincipalPage id={parts[1]} />;
+  else if (parts[0] === 'principals') page = <PrincipalList />;
+  else if (parts[0] === 'policies' && parts[1] === 'new') page = <PolicyEditor />;
+  else if (parts[0] === 'policies' && parts[1]) page = <PolicyEditor id={parts[1]} />;
+  else if (parts[0] === 'policies') page = <PolicyList />;
+  else page = <Dashboard />;
 
   return (
     <>
@@ -74,12 +91,11 @@ function App() {
       <header class="top">
         <span class="brand">privateca</span>
         <nav aria-label="Main">
-          <a href="#/cas" aria-current={parts[0] === 'cas' && !parts[1] ? 'page' : undefined}>
-            Certificate authorities
-          </a>
-          <a href="#/audit" aria-current={parts[0] === 'audit' ? 'page' : undefined}>
-            Audit log
-          </a>
+          {NAV.map(([to, label]) => (
+            <a key={to} href={`#/${to}`} aria-current={(parts[0] ?? '') === to && !parts[1] ? 'page' : undefined}>
+              {label}
+            </a>
+          ))}
         </nav>
         <span class="who">
           Signed in as <strong>{me.principal.name}</strong>

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, ApiError, fromBase64, type Ca, type CrlStatus } from '../api.ts';
+import { api, ApiError, fromBase64, type Ca, type CrlStatus, type OcspStatus } from '../api.ts';
 import { Badge, DownloadButton, ProblemBanner, subjectText, useAllowed, useLoad, when } from '../ui.tsx';
+import { AuditReports } from './audit-reports.tsx';
 import { Certificates } from './certificates.tsx';
 
 /** SHA-256 of the DER inside a PEM, as openssl x509 -fingerprint -sha256 prints it (needs a secure context). */
@@ -27,18 +28,20 @@ export function CaPage({ id }: { id: string }) {
         : Promise.resolve(undefined),
     [id, ca.data?.revocation.crl.enabled, ca.data?.status],
   );
+  const ocsp = useLoad(() => (ca.data?.revocation.ocsp.enabled ? api<OcspStatus>('GET', `/v1/cas/${id}/ocsp`) : Promise.resolve(undefined)), [id, ca.data?.revocation.ocsp.enabled]);
   const [fp, setFp] = useState<string>();
   useEffect(() => {
     if (cert.data) fingerprint(cert.data.certificate).then(setFp, () => setFp(undefined));
   }, [cert.data]);
   const r = `ca/${id}`;
-  const [canUpdate, canDelete, canRestore, canPublish, canIssue] =
+  const [canUpdate, canDelete, canRestore, canPublish, canIssue, canReport] =
     useAllowed([
       { action: 'UpdateCertificateAuthority', resource: r },
       { action: 'DeleteCertificateAuthority', resource: r },
       { action: 'RestoreCertificateAuthority', resource: r },
       { action: 'PublishCrl', resource: r },
       { action: 'IssueCertificate', resource: r },
+      { action: 'CreateAuditReport', resource: r },
     ]) ?? [];
   const [actionError, setActionError] = useState<unknown>();
   const [message, setMessage] = useState<string>();
@@ -112,6 +115,8 @@ export function CaPage({ id }: { id: string }) {
           <dd>
             <code>{c.id}</code>
           </dd>
+          <dt>Issuer</dt>
+          <dd>{c.issuer ? (c.type === 'ROOT' ? `${subjectText(c.issuer)} (itself)` : subjectText(c.issuer)) : '—'}</dd>
           <dt>Serial</dt>
           <dd>{c.serial ? <code>{c.serial}</code> : '—'}</dd>
           <dt>Valid</dt>
@@ -183,8 +188,35 @@ export function CaPage({ id }: { id: string }) {
         ) : c.revocation.crl.enabled && !crl.loading ? (
           <p>No CRL published yet.</p>
         ) : null}
-        {c.revocation.ocsp.enabled ? <p>OCSP is on: certificates name {c.revocation.ocsp.baseUrl ?? 'the service'}/ocsp/{c.id} in their AIA.</p> : <p>OCSP is off.</p>}
       </section>
+      <section aria-labelledby="ocsp-heading">
+        <h2 id="ocsp-heading">OCSP</h2>
+        {!c.revocation.ocsp.enabled ? <p>OCSP is off: certificates carry no OCSP URL.</p> : null}
+        <ProblemBanner error={ocsp.error} />
+        {ocsp.data ? (
+          <dl class="facts">
+            <dt>URL</dt>
+            <dd class="wrap">
+              <code>{ocsp.data.url}</code>
+            </dd>
+            <dt>Answers valid for</dt>
+            <dd>{ocsp.data.validityHours} hours</dd>
+            <dt>Responder key</dt>
+            <dd>{ocsp.data.responderKeyStore === 'ca' ? "in the CA's key store" : 'in software'}</dd>
+            <dt>Responder certificate</dt>
+            <dd>
+              {ocsp.data.responder ? (
+                <>
+                  {subjectText(ocsp.data.responder.subject)}, serial <code>{ocsp.data.responder.serial}</code>, valid {when(ocsp.data.responder.notBefore)} to {when(ocsp.data.responder.notAfter)}
+                </>
+              ) : (
+                'none yet: the first OCSP request makes one'
+              )}
+            </dd>
+          </dl>
+        ) : null}
+      </section>
+      {canReport && hasCert ? <AuditReports caId={id} /> : null}
       {hasCert ? <Certificates caId={id} /> : <p>This CA has no certificate yet: finish its set-up in the wizard.</p>}
     </>
   );
