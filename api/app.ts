@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { CaError } from '../src/domain/ca-error.ts';
 import type { Clock } from '../src/ports/clock.ts';
 import type { CrlPublicationRepository } from '../src/ports/crl-publication-repository.ts';
-import type { CrlRepository, Repos } from '../src/ports/repositories.ts';
+import type { CrlRepository, OcspResponderRepository, Repos } from '../src/ports/repositories.ts';
 import type { AuthService } from '../src/services/auth-service.ts';
 import type { CaService } from '../src/services/ca-service.ts';
 import type { CertificateService } from '../src/services/certificate-service.ts';
@@ -29,7 +29,7 @@ import { mount, type Route } from './route.ts';
 import { caRoutes } from './routes/cas.ts';
 import { certificateRoutes } from './routes/certificates.ts';
 import { crlAdminRoutes, crlPublicRoutes } from './routes/crl.ts';
-import { ocspFastPath, ocspRoutes } from './routes/ocsp.ts';
+import { ocspAdminRoutes, ocspFastPath, ocspRoutes } from './routes/ocsp.ts';
 import type { OcspResponder } from '../ocsp/ocsp-responder.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { auditReportRoutes } from './routes/audit-reports.ts';
@@ -65,6 +65,8 @@ export interface AppDeps {
   findCa: (id: string) => Promise<Ca | undefined>;
   /** Answers OCSP requests (POST /ocsp/{caId}, GET /ocsp/{caId}/{request}). */
   ocsp: OcspResponder;
+  /** Each CA's delegated OCSP responder certificates (GET /v1/cas/{caId}/ocsp shows the latest). */
+  ocspResponders: Pick<OcspResponderRepository, 'latest'>;
   /** Where clients reach the service (CRL URLs of CAs without a baseUrl). */
   publicUrl: string;
   /** The key store types the API accepts (hsm-adapters/index.ts). */
@@ -101,6 +103,7 @@ export function routes(deps: AppDeps): Route[] {
     // Certificates first: issuance is the hot path.
     ...certificateRoutes(deps),
     ...crlAdminRoutes({ ...deps, updater: deps.crlUpdater, publications: deps.crlPublications }),
+    ...ocspAdminRoutes(deps),
     ...caRoutes(deps),
     ...principalRoutes(deps),
     ...policyRoutes(deps),

@@ -42,6 +42,10 @@ export const CaResponse = z.object({
   type: z.enum(['ROOT', 'SUBORDINATE']),
   status: z.enum(['PENDING_CERTIFICATE', 'ACTIVE', 'DISABLED', 'EXPIRED', 'DELETED']),
   subject: z.record(z.string(), z.string()),
+  issuer: z
+    .record(z.string(), z.string())
+    .optional()
+    .describe("the issuer Name of the CA's certificate, as subject is shown (a ROOT's is its subject); absent while PENDING_CERTIFICATE"),
   keyAlgorithm: z.enum(KEY_ALGORITHMS),
   signingAlgorithm: z.enum(SIGNING_ALGORITHMS),
   keyStore: z.object({
@@ -126,6 +130,14 @@ export const CrlStatusResponse = z.object({
       }),
     )
     .describe('the latest outcome of each publication target (directory, S3)'),
+});
+
+export const OcspStatusResponse = OcspSettings.omit({ baseUrl: true }).extend({
+  url: z.string().nullable().describe("the OCSP URL the CA's certificates carry, {baseUrl}/ocsp/{caId}; null while OCSP is off"),
+  responder: z
+    .object({ serial, notBefore: time, notAfter: time, subject: z.string().describe('RFC 4514') })
+    .nullable()
+    .describe("the CA's latest delegated responder certificate (the one answers are signed with while it is valid); null until the first answer makes one"),
 });
 
 export const HealthResponse = z.object({ status: z.literal('ok') });

@@ -284,6 +284,7 @@ export async function compose(options: {
     crlUpdater,
     crlPublications,
     ocsp,
+    ocspResponders: repos.ocspResponders,
     publicUrl: config.publicUrl,
     keyStoreTypes: config.knownKeyStores.map((d) => d.type),
     metrics,

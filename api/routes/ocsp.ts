@@ -1,14 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CaError, notFound } from '../../src/domain/ca-error.ts';
+import type { OcspResponderRepository } from '../../src/ports/repositories.ts';
 import type { CaService } from '../../src/services/ca-service.ts';
 import { MAX_OCSP_REQUEST_BYTES } from '../../src/x509/ocsp-request.ts';
 import type { OcspAnswer, OcspResponder } from '../../ocsp/ocsp-responder.ts';
 import { sendProblem } from '../errors.ts';
-import { sendBody, type Req, type Res } from '../http.ts';
+import type { Authorizer } from '../authorization.ts';
+import { sendBody, sendJson, type Req, type Res } from '../http.ts';
 import type { Metrics } from '../metrics.ts';
 import { wellFormedPath } from '../middleware.ts';
 import { caId } from '../params.ts';
+import { presentOcspStatus } from '../presenters.ts';
+import { OcspStatusResponse } from '../responses.ts';
 import { params, type Route } from '../route.ts';
 
 const OCSP_RESPONSE = 'application/ocsp-response';
@@ -207,6 +211,27 @@ export function ocspRoutes(deps: Deps & { cas: CaService }): Route[] {
         if (!ca.certificateDer || ca.status === 'DELETED') throw notFound('ca_certificate_not_found', `CA ${id} has no certificate to serve`);
         res.setHeader('Cache-Control', 'public, max-age=3600');
         sendBody(res, 200, 'application/pkix-cert', ca.certificateDer);
+      },
+    },
+  ];
+}
+
+/**
+ * GET /v1/cas/{caId}/ocsp: the CA's OCSP settings, the URL its certificates name, and its current
+ * delegated responder certificate, for whoever may describe the CA (as the CRL's status is in crl.ts).
+ */
+export function ocspAdminRoutes(deps: { ocspResponders: Pick<OcspResponderRepository, 'latest'>; publicUrl: string; authz: Authorizer }): Route[] {
+  return [
+    {
+      method: 'get',
+      path: '/v1/cas/{caId}/ocsp',
+      operation: 'DescribeOcspResponder',
+      action: 'DescribeCertificateAuthority',
+      summary: "The CA's OCSP responder: settings, URL, and its delegated responder certificate",
+      responses: { '200': { description: '{ enabled, url, validityHours, responderKeyStore, responder }', schema: OcspStatusResponse } },
+      handler: async (req, res) => {
+        const ca = await deps.authz.ca(req, res, 'DescribeCertificateAuthority', caId(params(req).caId));
+        sendJson(res, 200, presentOcspStatus(ca, await deps.ocspResponders.latest(ca.id), deps.publicUrl));
       },
     },
   ];

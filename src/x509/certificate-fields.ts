@@ -9,6 +9,7 @@ import { OID } from './oids.ts';
 export interface CertificateFields {
   der: Uint8Array;
   serial: Tlv;
+  issuer: Tlv;
   subject: Tlv;
   spki: Tlv;
   /** Each extension's extnValue OCTET STRING, by OID. */
@@ -22,8 +23,8 @@ export function readCertificateFields(der: Uint8Array): CertificateFields {
   const f = readChildren(der, tbs);
   let i = 0;
   if (f[i]?.tag === 0xa0) i++; // version
-  const [serial, , , , subject, spki] = f.slice(i);
-  if (!serial || serial.tag !== TAG.INTEGER || !subject || subject.tag !== TAG.SEQUENCE || !spki || spki.tag !== TAG.SEQUENCE) {
+  const [serial, , issuer, , subject, spki] = f.slice(i);
+  if (!serial || serial.tag !== TAG.INTEGER || !issuer || issuer.tag !== TAG.SEQUENCE || !subject || subject.tag !== TAG.SEQUENCE || !spki || spki.tag !== TAG.SEQUENCE) {
     throw new Error('certificate: malformed TBSCertificate');
   }
   const extensions = new Map<string, Tlv>();
@@ -36,7 +37,7 @@ export function readCertificateFields(der: Uint8Array): CertificateFields {
       extensions.set(decodeOid(der, parts[0]!.valueStart, parts[0]!.end), parts[parts.length - 1]!);
     }
   }
-  return { der, serial, subject, spki, extensions };
+  return { der, serial, issuer, subject, spki, extensions };
 }
 
 /** The subjectAltName entries of a certificate, in order; empty without the extension. */

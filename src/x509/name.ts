@@ -1,23 +1,24 @@
 /**
  * X.501 Names (RFC 5280 4.1.2.4) as the service shows them: RFC 4514 strings in the order
- * `openssl -nameopt RFC2253` prints, and the first commonName decoded.
+ * `openssl -nameopt RFC2253` prints, the first commonName decoded, and the fields of a CA subject.
  */
 import { TAG, expectTlv, readChildren, readOid, readTlv, type Tlv } from './der.ts';
 import { OID } from './oids.ts';
+import type { CaSubject } from '../domain/ca.ts';
 
 /** RFC 4514 3 short names, plus the two PKCS#9/RFC 4519 names openssl prints. */
 const ATTRIBUTE_NAMES: Record<string, string> = {
   [OID.commonName]: 'CN',
-  '2.5.4.10': 'O',
-  '2.5.4.11': 'OU',
-  '2.5.4.6': 'C',
-  '2.5.4.8': 'ST',
-  '2.5.4.7': 'L',
+  [OID.organizationName]: 'O',
+  [OID.organizationalUnitName]: 'OU',
+  [OID.countryName]: 'C',
+  [OID.stateOrProvinceName]: 'ST',
+  [OID.localityName]: 'L',
   '2.5.4.9': 'STREET',
   '0.9.2342.19200300.100.1.25': 'DC',
   '0.9.2342.19200300.100.1.1': 'UID',
-  '2.5.4.5': 'serialNumber',
-  '1.2.840.113549.1.9.1': 'emailAddress',
+  [OID.serialNumber]: 'serialNumber',
+  [OID.emailAddress]: 'emailAddress',
 };
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
@@ -92,28 +93,44 @@ export function nameToString(nameDer: Uint8Array): string {
   return describeName(nameDer, t).subject;
 }
 
+/** One AttributeTypeAndValue of a Name: its type, its value's TLV, and the value as text when it is a string. */
+interface Attribute {
+  oid: string;
+  value: Tlv;
+  text?: string;
+}
+
+/** The Name's RDNs in DER order (the most general first), each its attributes. */
+function readRdns(buf: Uint8Array, name: Tlv): Attribute[][] {
+  // Name ::= SEQUENCE OF RelativeDistinguishedName; RDN ::= SET SIZE (1..MAX) OF AttributeTypeAndValue
+  return readChildren(buf, name).map((rdn) => {
+    if (rdn.tag !== TAG.SET) throw new Error('Name: expected a SET for each RDN');
+    const avas = readChildren(buf, rdn);
+    if (avas.length === 0) throw new Error('Name: empty RDN');
+    return avas.map((ava) => {
+      if (ava.tag !== TAG.SEQUENCE) throw new Error('Name: expected AttributeTypeAndValue SEQUENCE');
+      const { oid, tlv: typeTlv } = readOid(buf, ava.valueStart, ava.end, 'attribute type');
+      const value = readTlv(buf, typeTlv.end, ava.end);
+      if (value.end !== ava.end) throw new Error('Name: trailing bytes in AttributeTypeAndValue');
+      const text = decodeDirectoryString(buf, value);
+      return text === undefined ? { oid, value } : { oid, value, text };
+    });
+  });
+}
+
 /** The Name at `name` in `buf` as an RFC 4514 string, and its first commonName in DER order. */
 export function describeName(buf: Uint8Array, name: Tlv): { subject: string; commonName?: string } {
   const rdns: string[] = [];
   let commonName: string | undefined;
-  // Name ::= SEQUENCE OF RelativeDistinguishedName; RDN ::= SET SIZE (1..MAX) OF AttributeTypeAndValue
-  for (const rdn of readChildren(buf, name)) {
-    if (rdn.tag !== TAG.SET) throw new Error('Name: expected a SET for each RDN');
-    const avas = readChildren(buf, rdn);
-    if (avas.length === 0) throw new Error('Name: empty RDN');
+  for (const avas of readRdns(buf, name)) {
     const parts: string[] = [];
-    for (const ava of avas) {
-      if (ava.tag !== TAG.SEQUENCE) throw new Error('Name: expected AttributeTypeAndValue SEQUENCE');
-      const { oid, tlv: typeTlv } = readOid(buf, ava.valueStart, ava.end, 'attribute type');
-      const valueTlv = readTlv(buf, typeTlv.end, ava.end);
-      if (valueTlv.end !== ava.end) throw new Error('Name: trailing bytes in AttributeTypeAndValue');
+    for (const { oid, value, text } of avas) {
       const short = ATTRIBUTE_NAMES[oid];
-      const text = decodeDirectoryString(buf, valueTlv);
       if (oid === OID.commonName && commonName === undefined && text !== undefined) commonName = text;
       if (short && text !== undefined) {
         parts.push(`${short}=${escapeRfc4514(text)}`);
       } else {
-        const hex = Buffer.from(buf.buffer, buf.byteOffset + valueTlv.start, valueTlv.end - valueTlv.start).toString('hex').toUpperCase();
+        const hex = Buffer.from(buf.buffer, buf.byteOffset + value.start, value.end - value.start).toString('hex').toUpperCase();
         parts.push(`${short ?? oid}=#${hex}`);
       }
     }
@@ -122,4 +139,34 @@ export function describeName(buf: Uint8Array, name: Tlv): { subject: string; com
     rdns.push(parts.reverse().join('+'));
   }
   return { subject: rdns.reverse().join(','), ...(commonName !== undefined ? { commonName } : {}) };
+}
+
+/** The attributes a CA's subject names (CaSubject, what caName encodes), by type. */
+const SUBJECT_FIELDS: [string, keyof CaSubject][] = [
+  [OID.commonName, 'commonName'],
+  [OID.organizationName, 'organization'],
+  [OID.organizationalUnitName, 'organizationalUnit'],
+  [OID.countryName, 'country'],
+  [OID.stateOrProvinceName, 'state'],
+  [OID.localityName, 'locality'],
+  [OID.serialNumber, 'serialNumber'],
+  [OID.emailAddress, 'emailAddress'],
+];
+
+/**
+ * The Name at `name` in `buf` as a CA's subject is shown (`{ commonName, organization, … }`): the
+ * first value of each of those attributes in DER order. Other attributes (DC, UID, STREET…) and
+ * values that are not strings are left out; commonName too when the Name has none.
+ */
+export function nameFields(buf: Uint8Array, name: Tlv): Partial<CaSubject> {
+  const found = new Map<string, string>();
+  for (const avas of readRdns(buf, name)) {
+    for (const { oid, text } of avas) if (text !== undefined && !found.has(oid)) found.set(oid, text);
+  }
+  const out: Partial<CaSubject> = {};
+  for (const [oid, field] of SUBJECT_FIELDS) {
+    const v = found.get(oid);
+    if (v !== undefined) out[field] = v;
+  }
+  return out;
 }

@@ -40,8 +40,15 @@ export const OID = {
   sha384: '2.16.840.1.101.3.4.2.2',
   sha512: '2.16.840.1.101.3.4.2.3',
 
-  // Name attributes (RFC 5280 4.1.2.4, RFC 4519)
+  // Name attributes (RFC 5280 4.1.2.4, RFC 4519; emailAddress from PKCS#9, RFC 2985)
   commonName: '2.5.4.3',
+  serialNumber: '2.5.4.5',
+  countryName: '2.5.4.6',
+  localityName: '2.5.4.7',
+  stateOrProvinceName: '2.5.4.8',
+  organizationName: '2.5.4.10',
+  organizationalUnitName: '2.5.4.11',
+  emailAddress: '1.2.840.113549.1.9.1',
 } as const;
 
 /** The EC curves we issue for and sign with, by their OID. */

@@ -144,6 +144,7 @@ describe('the OpenAPI document', () => {
     RevokeCertificate: () => svc.api('POST', `/v1/cas/${ids.caId}/certificates/${ids.otherSerial}/revoke`, { reason: 'SUPERSEDED' }),
     PublishCrl: () => svc.api('POST', `/v1/cas/${ids.caId}/crl`),
     DescribeCrl: () => svc.api('GET', `/v1/cas/${ids.caId}/crl`),
+    DescribeOcspResponder: () => svc.api('GET', `/v1/cas/${ids.caId}/ocsp`),
     CreatePrincipal: async () => {
       const r = await svc.api('POST', '/v1/principals', { name: 'openapi-svc', description: 'for the OpenAPI test', policies: ['ReadOnlyAccess'], tags: { team: 'api' } });
       ids.principalId = r.body.id;
