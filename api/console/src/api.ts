@@ -230,7 +230,7 @@ export interface OcspStatus {
   url: string | null;
   validityHours: number;
   responderKeyStore: 'software' | 'ca';
-  responder: { serial: string; notBefore: string; notAfter: string; subject: Subject } | null;
+  responder: { serial: string; notBefore: string; notAfter: string; subject: string } | null;
 }
 
 export interface AuditReport {

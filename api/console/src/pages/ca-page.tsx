@@ -207,7 +207,7 @@ export function CaPage({ id }: { id: string }) {
             <dd>
               {ocsp.data.responder ? (
                 <>
-                  {subjectText(ocsp.data.responder.subject)}, serial <code>{ocsp.data.responder.serial}</code>, valid {when(ocsp.data.responder.notBefore)} to {when(ocsp.data.responder.notAfter)}
+                  {ocsp.data.responder.subject}, serial <code>{ocsp.data.responder.serial}</code>, valid {when(ocsp.data.responder.notBefore)} to {when(ocsp.data.responder.notAfter)}
                 </>
               ) : (
                 'none yet: the first OCSP request makes one'

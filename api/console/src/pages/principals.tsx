@@ -8,7 +8,7 @@ import { Badge, Banner, CopyButton, Field, ProblemBanner, subjectText, useAllowe
 function PolicyPicker({ policies, chosen, onChange, disabled }: { policies: Policy[]; chosen: string[]; onChange: (ids: string[]) => void; disabled?: boolean }) {
   return (
     <fieldset class="checks">
-      <legend>Policies</legend>
+      <legend>Attached policies</legend>
       {policies.map((p) => (
         <label key={p.id} class="check">
           <input
