@@ -2,7 +2,7 @@ import { useMemo, useRef, useState } from 'preact/hooks';
 import { all, api, ApiError, type Policy } from '../api.ts';
 import { lineOfPointer, parseJson } from '../json-lines.ts';
 import { navigate } from '../main.tsx';
-import { Banner, describedBy, Field, ProblemBanner, useAllowed, useLoad, when } from '../ui.tsx';
+import { Banner, Field, ProblemBanner, useAllowed, useLoad, when } from '../ui.tsx';
 
 /** The policies, built-in first. */
 export function PolicyList() {
@@ -190,7 +190,7 @@ function PolicyForm({ policy, canChange, canDelete, saved }: { policy?: Policy; 
               readOnly={readOnly}
               value={text}
               aria-invalid={errors.length > 0}
-              aria-describedby={describedBy('policy-document', undefined, errors.length ? 'x' : undefined)}
+              aria-describedby={errors.length ? 'policy-document-error' : undefined}
               onInput={(e) => {
                 setText(e.currentTarget.value);
               }}
