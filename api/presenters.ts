@@ -10,6 +10,7 @@ import { readCertificateFields, subjectAltNamesByKind, subjectAltNamesOf, type S
 import { describeName, nameFields } from '../src/x509/name.ts';
 import { certificatePem } from '../src/x509/pem.ts';
 import { eventObject } from '../src/services/audit/canonical.ts';
+import type { CertificateStatistics, IssuanceBucket } from '../src/services/certificate-service.ts';
 import type { AuditCheckpoint } from '../src/domain/audit-event.ts';
 import type { StoredAuditEvent } from '../src/ports/repositories.ts';
 
@@ -79,6 +80,12 @@ export function presentCertificateItem(cert: IssuedCertificate, options: { withP
     revocationReason: cert.revocationReason,
     ...(options.withPem ? { certificate: certificatePem(cert.der) } : {}),
   };
+}
+
+/** A CA's certificate counts and issuance buckets (GET /v1/cas/{caId}/certificate-stats). */
+export function presentCertificateStatistics(s: CertificateStatistics) {
+  const buckets = (list: IssuanceBucket[]) => list.map((b) => ({ start: b.start.toISOString(), count: b.count }));
+  return { ...s, at: s.at.toISOString(), hourly: buckets(s.hourly), daily: buckets(s.daily) };
 }
 
 /** One certificate with its chain. */

@@ -111,6 +111,19 @@ export const CertificateResponse = CertificateItemResponse.extend({
 
 export const CertificateListResponse = list(CertificateItemResponse);
 
+const issuanceBuckets = (what: string) => z.array(z.object({ start: time, count: z.number().int() })).describe(`issuance (issuedAt) per ${what}, oldest first`);
+
+export const CertificateStatisticsResponse = z.object({
+  caId: z.uuid(),
+  at: time.describe('when they were counted'),
+  issued: z.number().int().describe('ISSUED, notAfter after `at`'),
+  expired: z.number().int().describe('ISSUED, notAfter at or before `at`'),
+  revoked: z.number().int().describe('REVOKED'),
+  expiringWithin30Days: z.number().int().describe('ISSUED, notAfter after `at` and within 30 days of it'),
+  hourly: issuanceBuckets('UTC hour: 24, the last the current hour so far'),
+  daily: issuanceBuckets('UTC day: 30, the last today so far'),
+});
+
 export const CrlStatusResponse = z.object({
   crlNumber: z.string().regex(/^[0-9]+$/).describe('decimal'),
   thisUpdate: time,

@@ -160,7 +160,7 @@ export async function compose(options: {
   const contexts = new CaContexts({ cas: repos.cas, keyStores, clock, crlPartitionSize: config.crlPartitionSize });
   const cas = new CaService({ repos, keyStores, clock });
   const issuance = new IssuanceService({ repos, contexts, clock, publicUrl: config.publicUrl });
-  const certificates = new CertificateService({ certificates: repos.certificates, contexts });
+  const certificates = new CertificateService({ certificates: repos.certificates, contexts, clock });
   const revocation = new RevocationService({ repos, clock });
   const s3 = config.crlS3 ? new S3Publisher(config.crlS3) : undefined;
   const publishers: CrlPublisher[] = [...(config.crlDir ? [new DirectoryPublisher({ dir: config.crlDir })] : []), ...(s3 ? [s3] : [])];

@@ -12,9 +12,9 @@ import { sendJson, type Req, type Res } from '../http.ts';
 import { negotiate } from '../negotiate.ts';
 import { caId, encodeCursor, page } from '../params.ts';
 import { parseBody } from '../validation.ts';
-import { presentCertificate, presentCertificateItem } from '../presenters.ts';
+import { presentCertificate, presentCertificateItem, presentCertificateStatistics } from '../presenters.ts';
 import { CERTIFICATE_TYPES, sendCertificate } from '../representations.ts';
-import { CertificateListResponse, CertificateResponse, IssuedResponse } from '../responses.ts';
+import { CertificateListResponse, CertificateResponse, CertificateStatisticsResponse, IssuedResponse } from '../responses.ts';
 import { params, query, unlessNotFound, type Route } from '../route.ts';
 import { IssueSchema, RevokeSchema, listParameters } from '../schemas.ts';
 
@@ -126,6 +126,19 @@ export function certificateRoutes(deps: { issuance: IssuanceService; revocation:
           items: items.map((c) => presentCertificateItem(c, { withPem: q.include === 'certificate' })),
           nextCursor: last ? encodeCursor({ s: last.serial }) : null,
         });
+      },
+    },
+    {
+      method: 'get',
+      path: '/v1/cas/{caId}/certificate-stats',
+      operation: 'GetCertificateStatistics',
+      action: 'ListCertificates',
+      summary: "The CA's certificates counted now (valid, expired, revoked, expiring within 30 days) and their issuance per UTC hour (24) and day (30)",
+      responses: { '200': { description: 'the counts and the issuance buckets, oldest first', schema: CertificateStatisticsResponse } },
+      handler: async (req, res) => {
+        const id = caId(params(req).caId);
+        await authz.ca(req, res, 'ListCertificates', id);
+        sendJson(res, 200, presentCertificateStatistics(await deps.certificates.statistics(id)));
       },
     },
     {

@@ -50,6 +50,23 @@ export interface CertificateRepository {
   revoke(caId: string, serial: string, at: Date, reason: RevocationReason): Promise<boolean>;
   /** What an OCSP answer needs of one certificate, and nothing else; undefined when the CA never issued it. */
   status(caId: string, serial: string): Promise<CertificateStatusRecord | undefined>;
+  /**
+   * The CA's certificates counted at `now` (ISSUED ones as valid or expired, those of them expiring
+   * by `expiringBy`, and REVOKED ones), and those issued from `issuedFrom` up to `now` per UTC hour.
+   */
+  statistics(caId: string, at: { now: Date; expiringBy: Date; issuedFrom: Date }): Promise<CertificateCounts>;
+}
+
+export interface CertificateCounts {
+  /** ISSUED and notAfter after now. */
+  issued: number;
+  /** ISSUED and notAfter at or before now. */
+  expired: number;
+  revoked: number;
+  /** ISSUED and notAfter after now, at or before expiringBy. */
+  expiring: number;
+  /** Issued per UTC hour, by the hour's start; hours without any are left out. */
+  issuedPerHour: { start: Date; count: number }[];
 }
 
 /** The channel on which the database tells every node of a revocation (payload `{caId}:{serial}`). */

@@ -140,6 +140,7 @@ describe('the OpenAPI document', () => {
     GetCertificateAuthorityCertificate: () => svc.api('GET', `/v1/cas/${ids.caId}/certificate`),
     IssueCertificate: () => svc.api('POST', `/v1/cas/${ids.caId}/certificates`, { csr: pki.csr({ subject: '/CN=x.example.internal' }).csr, validity: { days: 1 } }),
     ListCertificates: () => svc.api('GET', `/v1/cas/${ids.caId}/certificates?limit=5`),
+    GetCertificateStatistics: () => svc.api('GET', `/v1/cas/${ids.caId}/certificate-stats`),
     GetCertificate: () => svc.api('GET', `/v1/cas/${ids.caId}/certificates/${ids.serial}`),
     RevokeCertificate: () => svc.api('POST', `/v1/cas/${ids.caId}/certificates/${ids.otherSerial}/revoke`, { reason: 'SUPERSEDED' }),
     PublishCrl: () => svc.api('POST', `/v1/cas/${ids.caId}/crl`),

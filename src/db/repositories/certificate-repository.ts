@@ -45,6 +45,31 @@ WITH ca AS (
 INSERT INTO audit_events (at, principal_id, principal_name, action, resource, outcome, source_ip, request_id, details)
 SELECT $12, $13, $14, $15, $16, $17, $18, $19, $20 FROM cert`;
 
+/*
+ * A CA's certificate counts in one statement (one snapshot), from indexes alone: ranges of
+ * certificates_expiry (ca_id, not_after) count every certificate by notAfter, and the partial index
+ * certificates_revoked, which holds not_after too, the REVOKED ones. The ISSUED ones are the
+ * difference, so that no row is read to learn its status.
+ */
+const COUNTS = `
+SELECT (SELECT count(*) FROM certificates WHERE ca_id = $1 AND not_after > $2) AS valid,
+       (SELECT count(*) FROM certificates WHERE ca_id = $1 AND not_after <= $2) AS expired,
+       (SELECT count(*) FROM certificates WHERE ca_id = $1 AND not_after > $2 AND not_after <= $3) AS expiring,
+       count(*) AS revoked,
+       count(*) FILTER (WHERE not_after > $2) AS revoked_valid,
+       count(*) FILTER (WHERE not_after > $2 AND not_after <= $3) AS revoked_expiring
+FROM certificates WHERE ca_id = $1 AND status = 'REVOKED'`;
+
+/**
+ * Issuance per UTC hour, a range of the index certificates_issued (ca_id, issued_at); the hours are
+ * made timestamptz again per group, not per row.
+ */
+const ISSUED_PER_HOUR = `
+SELECT hour AT TIME ZONE 'UTC' AS start, n FROM (
+  SELECT date_trunc('hour', issued_at AT TIME ZONE 'UTC') AS hour, count(*) AS n
+  FROM certificates WHERE ca_id = $1 AND issued_at >= $2 AND issued_at <= $3
+  GROUP BY 1) h`;
+
 /** Above this many certificates named with a search's prefix, a search walks the certificates in serial order instead (bench:search). */
 const DENSE_MATCHES = 2_000;
 
@@ -54,8 +79,20 @@ const prefixEnd = (prefix: string): string => prefix.slice(0, -1) + String.fromC
 /**
  * @param options.batch group concurrent issuance inserts into multi-row statements (for the pool;
  *   never inside a transaction, whose statements must stay on its own connection)
+ * @param options.tx runs a function in a transaction (the statistics' planner setting is local to one)
  */
-export function certificateRepository(q: Queryable, options: { batch?: boolean } = {}): CertificateRepository {
+export function certificateRepository(q: Queryable, options: { batch?: boolean; tx?: <T>(fn: (t: Queryable) => Promise<T>) => Promise<T> } = {}): CertificateRepository {
+  const tx = options.tx ?? ((fn) => fn(q));
+  /*
+   * A statistics query without parallel workers: they tripled its time over a million certificates
+   * (bench:search; 2 CPUs) and would take several cores per dashboard refresh. SET LOCAL ends with
+   * the transaction (the caller's, when the repository is bound to one).
+   */
+  const serial = <T>(sql: string, params: unknown[]) =>
+    tx(async (t) => {
+      await t.exec('SET LOCAL max_parallel_workers_per_gather = 0');
+      return t.query<T>(sql, params);
+    });
   const insertOne = async (c: IssuedCertificate, audit: AuditEvent, certVersion: number): Promise<boolean> => {
     const r = await q.query(INSERT_ISSUED, [
       c.caId,
@@ -135,6 +172,20 @@ export function certificateRepository(q: Queryable, options: { batch?: boolean }
         [caId, serial, at, reason],
       );
       return r.rows.length === 1;
+    },
+    async statistics(caId, { now, expiringBy, issuedFrom }) {
+      const [counts, hours] = await Promise.all([
+        serial<Record<string, string | number>>(COUNTS, [caId, now, expiringBy]),
+        serial<{ start: Date; n: string | number }>(ISSUED_PER_HOUR, [caId, issuedFrom, now]),
+      ]);
+      const c = Object.fromEntries(Object.entries(counts.rows[0]!).map(([k, v]) => [k, Number(v)]));
+      return {
+        issued: c.valid! - c.revoked_valid!,
+        expired: c.expired! - (c.revoked! - c.revoked_valid!),
+        revoked: c.revoked!,
+        expiring: c.expiring! - c.revoked_expiring!,
+        issuedPerHour: hours.rows.map((r) => ({ start: r.start, count: Number(r.n) })),
+      };
     },
     async status(caId, serial) {
       const r = await q.query<Row>('SELECT status, revoked_at, revocation_reason FROM certificates WHERE ca_id = $1 AND serial = $2', [caId, serial]);

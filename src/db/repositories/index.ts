@@ -16,7 +16,7 @@ import { tokenRepository } from './token-repository.ts';
 function bind(db: Db, q: Queryable, inTx: boolean): Repos {
   return {
     cas: caRepository(q),
-    certificates: certificateRepository(q, { batch: !inTx }),
+    certificates: certificateRepository(q, { batch: !inTx, tx: inTx ? (fn) => fn(q) : (fn) => db.tx(fn) }),
     idempotency: idempotencyRepository(q),
     audit: auditRepository(q),
     auditReports: auditReportRepository(q),
