@@ -179,3 +179,33 @@ export function useSubmit(action: () => Promise<unknown>): { busy: boolean; erro
     },
   };
 }
+
+/**
+ * A page's actions (disable, delete, publish…): `act` runs one and then `after` (the page reloads
+ * what changed); `banners` shows the outcome, what was done or the API's refusal; `fail` shows an
+ * error of the page's own.
+ */
+export function useActions(after: () => void): { act: (what: () => Promise<unknown>, done: string) => Promise<void>; fail: (e: unknown) => void; banners: preact.JSX.Element } {
+  const [error, setError] = useState<unknown>();
+  const [message, setMessage] = useState<string>();
+  return {
+    act: async (what, done) => {
+      setError(undefined);
+      setMessage(undefined);
+      try {
+        await what();
+        setMessage(done);
+        after();
+      } catch (e) {
+        setError(e);
+      }
+    },
+    fail: setError,
+    banners: (
+      <>
+        {message ? <Banner kind="ok">{message}</Banner> : null}
+        <ProblemBanner error={error} />
+      </>
+    ),
+  };
+}

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError, fromBase64, type Ca, type CrlStatus, type OcspStatus } from '../api.ts';
-import { Badge, DownloadButton, ProblemBanner, subjectText, useAllowed, useLoad, when } from '../ui.tsx';
+import { Badge, DownloadButton, ProblemBanner, subjectText, useActions, useAllowed, useLoad, when } from '../ui.tsx';
 import { AuditReports } from './audit-reports.tsx';
 import { Certificates } from './certificates.tsx';
 
@@ -43,20 +43,11 @@ export function CaPage({ id }: { id: string }) {
       { action: 'IssueCertificate', resource: r },
       { action: 'CreateAuditReport', resource: r },
     ]) ?? [];
-  const [actionError, setActionError] = useState<unknown>();
-  const [message, setMessage] = useState<string>();
-  const act = async (what: () => Promise<unknown>, done: string) => {
-    setActionError(undefined);
-    setMessage(undefined);
-    try {
-      await what();
-      setMessage(done);
-      ca.reload();
-      crl.reload();
-    } catch (e) {
-      setActionError(e);
-    }
-  };
+  const { act, banners } = useActions(() => {
+    ca.reload();
+    crl.reload();
+  });
+
 
   if (ca.error) return <ProblemBanner error={ca.error} />;
   if (!ca.data) return <p class="loading">Loading…</p>;
@@ -68,8 +59,7 @@ export function CaPage({ id }: { id: string }) {
           <h1 tabIndex={-1}>{subjectText(c.subject)}</h1>
           <Badge status={c.status} />
         </div>
-        {message ? <div class="banner ok" role="status">{message}</div> : null}
-        <ProblemBanner error={actionError} />
+        {banners}
         <div class="actions">
           {canIssue && c.status === 'ACTIVE' ? (
             <a class="button primary" href={`#/cas/${id}/issue`}>

@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { ACTIONS } from '../../../../src/services/policy/actions.ts';
 import { all, api, type Ca, type Decision, type Policy, type Principal, type Token } from '../api.ts';
 import { navigate } from '../main.tsx';
-import { Badge, Banner, CopyButton, Field, ProblemBanner, subjectText, useAllowed, useLoad, useSubmit, when } from '../ui.tsx';
+import { Badge, CopyButton, Field, ProblemBanner, subjectText, useActions, useAllowed, useLoad, useSubmit, when } from '../ui.tsx';
 
 /** Policy checkboxes: which of the policies are attached. */
 function PolicyPicker({ policies, chosen, onChange, disabled }: { policies: Policy[]; chosen: string[]; onChange: (ids: string[]) => void; disabled?: boolean }) {
@@ -119,21 +119,9 @@ export function PrincipalPage({ id }: { id: string }) {
       { action: 'DeleteToken', resource: r },
       { action: 'SimulatePrincipalPolicy', resource: r },
     ]) ?? [];
-  const [problem, setProblem] = useState<unknown>();
-  const [message, setMessage] = useState<string>();
+  const { act, banners, fail } = useActions(principal.reload);
   const [chosen, setChosen] = useState<string[]>();
 
-  const act = async (what: () => Promise<unknown>, done: string) => {
-    setProblem(undefined);
-    setMessage(undefined);
-    try {
-      await what();
-      setMessage(done);
-      principal.reload();
-    } catch (e) {
-      setProblem(e);
-    }
-  };
 
   if (principal.error) return <ProblemBanner error={principal.error} />;
   if (!principal.data) return <p class="loading">Loading…</p>;
@@ -147,8 +135,7 @@ export function PrincipalPage({ id }: { id: string }) {
           <h1 tabIndex={-1}>{p.name}</h1>
           <Badge status={p.status} />
         </div>
-        {message ? <Banner kind="ok">{message}</Banner> : null}
-        <ProblemBanner error={problem} />
+        {banners}
         <div class="actions">
           {canUpdate && p.status === 'ACTIVE' ? (
             <button type="button" onClick={() => act(() => api('PATCH', `/v1/principals/${id}`, { status: 'DISABLED' }), 'The principal is disabled: its tokens are refused on every node within 5 seconds.')}>
@@ -166,7 +153,7 @@ export function PrincipalPage({ id }: { id: string }) {
               class="danger"
               onClick={() => {
                 if (confirm(`Delete the principal "${p.name}" and all its tokens?`))
-                  void api('DELETE', `/v1/principals/${id}`).then(() => navigate('/principals'), setProblem);
+                  void api('DELETE', `/v1/principals/${id}`).then(() => navigate('/principals'), fail);
               }}
             >
               Delete
