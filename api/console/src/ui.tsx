@@ -209,3 +209,29 @@ export function useActions(after: () => void): { act: (what: () => Promise<unkno
     ),
   };
 }
+
+/**
+ * A table in its scrolling frame (narrow screens scroll it, not the page), with a caption for
+ * screen readers and one header row; a column given as null is left out (one only some may use).
+ */
+export function Table({ caption, columns, children }: { caption: string; columns: ComponentChildren[]; children: ComponentChildren }) {
+  return (
+    <div class="table-wrap">
+      <table>
+        <caption class="visually-hidden">{caption}</caption>
+        <thead>
+          <tr>
+            {columns
+              .filter((c) => c !== null)
+              .map((c, i) => (
+                <th key={i} scope="col">
+                  {c}
+                </th>
+              ))}
+          </tr>
+        </thead>
+        <tbody>{children}</tbody>
+      </table>
+    </div>
+  );
+}

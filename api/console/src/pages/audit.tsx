@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api, ApiError, type Page } from '../api.ts';
-import { Badge, Field, ProblemBanner, useAllowed, useCursor, useLoad, when } from '../ui.tsx';
+import { Badge, Field, ProblemBanner, Table, useAllowed, useCursor, useLoad, when } from '../ui.tsx';
 
 interface AuditEvent {
   seq: number | null;
@@ -131,37 +131,22 @@ export function AuditLog() {
         <ProblemBanner error={events.error} />
         {events.data && events.data.items.length === 0 ? <p>No events.</p> : null}
         {events.data && events.data.items.length > 0 ? (
-          <div class="table-wrap">
-            <table>
-              <caption class="visually-hidden">Audit events, newest first</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Time</th>
-                  <th scope="col">Principal</th>
-                  <th scope="col">Action</th>
-                  <th scope="col">Resource</th>
-                  <th scope="col">Outcome</th>
-                  <th scope="col">Details</th>
-                </tr>
-              </thead>
-              <tbody>
-                {events.data.items.map((e, i) => (
-                  <tr key={e.seq ?? `u${i}`} data-action={e.action}>
-                    <td>{when(e.time)}</td>
-                    <td>{e.principal?.name ?? 'system'}</td>
-                    <td>{e.action.replace(/^privateca:/, '')}</td>
-                    <td class="wrap">{e.resource}</td>
-                    <td>
-                      <Badge status={e.outcome} tone={e.outcome === 'SUCCESS' ? 'ACTIVE' : 'REVOKED'} />
-                    </td>
-                    <td class="wrap">
-                      <code>{JSON.stringify(e.details)}</code>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table caption="Audit events, newest first" columns={['Time', 'Principal', 'Action', 'Resource', 'Outcome', 'Details']}>
+            {events.data.items.map((e, i) => (
+              <tr key={e.seq ?? `u${i}`} data-action={e.action}>
+                <td>{when(e.time)}</td>
+                <td>{e.principal?.name ?? 'system'}</td>
+                <td>{e.action.replace(/^privateca:/, '')}</td>
+                <td class="wrap">{e.resource}</td>
+                <td>
+                  <Badge status={e.outcome} tone={e.outcome === 'SUCCESS' ? 'ACTIVE' : 'REVOKED'} />
+                </td>
+                <td class="wrap">
+                  <code>{JSON.stringify(e.details)}</code>
+                </td>
+              </tr>
+            ))}
+          </Table>
         ) : null}
         {pager(events.data?.nextCursor)}
       </section>

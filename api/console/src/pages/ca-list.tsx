@@ -1,5 +1,5 @@
 import { api, type Ca, type Page } from '../api.ts';
-import { Badge, ProblemBanner, subjectText, useAllowed, useCursor, useLoad, when } from '../ui.tsx';
+import { Badge, ProblemBanner, subjectText, Table, useAllowed, useCursor, useLoad, when } from '../ui.tsx';
 
 /** Every CA, with its status; "Create CA" only for a principal that may create one. */
 export function CaList() {
@@ -22,39 +22,24 @@ export function CaList() {
         data.items.length === 0 ? (
           <p>No certificate authorities yet.</p>
         ) : (
-          <div class="table-wrap">
-            <table>
-              <caption class="visually-hidden">Certificate authorities</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Subject</th>
-                  <th scope="col">Type</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Key</th>
-                  <th scope="col">Key store</th>
-                  <th scope="col">Valid until</th>
-                </tr>
-              </thead>
-              <tbody>
-                {data.items.map((ca) => (
-                  <tr key={ca.id}>
-                    <td>
-                      <a href={`#/cas/${ca.id}`}>{subjectText(ca.subject)}</a>
-                    </td>
-                    <td>{ca.type}</td>
-                    <td>
-                      <Badge status={ca.status} />
-                    </td>
-                    <td>{ca.keyAlgorithm}</td>
-                    <td>
-                      {ca.keyStore.type} <Badge status={ca.keyStore.status} />
-                    </td>
-                    <td>{when(ca.notAfter)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table caption="Certificate authorities" columns={['Subject', 'Type', 'Status', 'Key', 'Key store', 'Valid until']}>
+            {data.items.map((ca) => (
+              <tr key={ca.id}>
+                <td>
+                  <a href={`#/cas/${ca.id}`}>{subjectText(ca.subject)}</a>
+                </td>
+                <td>{ca.type}</td>
+                <td>
+                  <Badge status={ca.status} />
+                </td>
+                <td>{ca.keyAlgorithm}</td>
+                <td>
+                  {ca.keyStore.type} <Badge status={ca.keyStore.status} />
+                </td>
+                <td>{when(ca.notAfter)}</td>
+              </tr>
+            ))}
+          </Table>
         )
       ) : null}
       {pager(data?.nextCursor)}

@@ -1,6 +1,6 @@
 import { useRef, useState } from 'preact/hooks';
 import { api, REVOCATION_REASONS, type CertificateItem, type Page } from '../api.ts';
-import { Badge, Field, ProblemBanner, useAllowed, useCursor, useLoad, useSubmit, when } from '../ui.tsx';
+import { Badge, Field, ProblemBanner, Table, useAllowed, useCursor, useLoad, useSubmit, when } from '../ui.tsx';
 
 export const commonName = (subject: string) => /(?:^|,)CN=((?:\\.|[^,])*)/.exec(subject)?.[1]?.replace(/\\(.)/g, '$1') ?? subject;
 const sans = (c: CertificateItem) => Object.values(c.subjectAlternativeNames ?? {}).flat().join(', ');
@@ -66,50 +66,32 @@ export function Certificates({ caId }: { caId: string }) {
       {loading && !data ? <p class="loading">Loading…</p> : null}
       {data && data.items.length === 0 ? <p>{q || status || expiry ? 'No certificates match.' : 'No certificates.'}</p> : null}
       {data && data.items.length > 0 ? (
-        <div class="table-wrap">
-          <table>
-            <caption class="visually-hidden">Certificates of this CA</caption>
-            <thead>
-              <tr>
-                <th scope="col">Common name</th>
-                <th scope="col">Names</th>
-                <th scope="col">Serial</th>
-                <th scope="col">Template</th>
-                <th scope="col">Expires</th>
-                <th scope="col">Status</th>
-                <th scope="col">
-                  <span class="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {data.items.map((c) => (
-                <tr key={c.serial} data-serial={c.serial}>
-                  <td>
-                    <a href={`#/cas/${caId}/certificates/${c.serial}`}>{commonName(c.subject)}</a>
-                  </td>
-                  <td class="wrap">{sans(c)}</td>
-                  <td>
-                    <code>{c.serial}</code>
-                  </td>
-                  <td>{c.template.replace(/Certificate\/V1$/, '')}</td>
-                  <td>{when(c.notAfter)}</td>
-                  <td>
-                    <Badge status={c.status} />
-                    {c.revocationReason ? <small> {c.revocationReason}</small> : null}
-                  </td>
-                  <td>
-                    {canRevoke && c.status === 'ISSUED' ? (
-                      <button type="button" class="danger" onClick={() => (setDone(undefined), setRevoking(c))} aria-label={`Revoke ${commonName(c.subject)} (serial ${c.serial})`}>
-                        Revoke
-                      </button>
-                    ) : null}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table caption="Certificates of this CA" columns={['Common name', 'Names', 'Serial', 'Template', 'Expires', 'Status', <span class="visually-hidden">Actions</span>]}>
+          {data.items.map((c) => (
+            <tr key={c.serial} data-serial={c.serial}>
+              <td>
+                <a href={`#/cas/${caId}/certificates/${c.serial}`}>{commonName(c.subject)}</a>
+              </td>
+              <td class="wrap">{sans(c)}</td>
+              <td>
+                <code>{c.serial}</code>
+              </td>
+              <td>{c.template.replace(/Certificate\/V1$/, '')}</td>
+              <td>{when(c.notAfter)}</td>
+              <td>
+                <Badge status={c.status} />
+                {c.revocationReason ? <small> {c.revocationReason}</small> : null}
+              </td>
+              <td>
+                {canRevoke && c.status === 'ISSUED' ? (
+                  <button type="button" class="danger" onClick={() => (setDone(undefined), setRevoking(c))} aria-label={`Revoke ${commonName(c.subject)} (serial ${c.serial})`}>
+                    Revoke
+                  </button>
+                ) : null}
+              </td>
+            </tr>
+          ))}
+        </Table>
       ) : null}
       {pager(data?.nextCursor)}
       {revoking ? (

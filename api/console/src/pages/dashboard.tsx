@@ -1,6 +1,6 @@
 import { all, api, ApiError, type Ca, type CertificateItem, type CertificateStats, type Page } from '../api.ts';
 import { BarChart, type Bar } from '../chart.tsx';
-import { Badge, ProblemBanner, subjectText, useLoad, when } from '../ui.tsx';
+import { Badge, ProblemBanner, subjectText, Table, useLoad, when } from '../ui.tsx';
 
 const DAY = 86_400_000;
 const EXPIRY_SHOWN = 25;
@@ -118,35 +118,22 @@ export function Dashboard() {
         {expiring.length === 0 ? (
           <p>No certificate expires in the next 30 days.</p>
         ) : (
-          <div class="table-wrap">
-            <table>
-              <caption class="visually-hidden">Certificates expiring in the next 30 days, the soonest first</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Expires</th>
-                  <th scope="col">CA</th>
-                  <th scope="col">Subject</th>
-                  <th scope="col">Serial</th>
-                </tr>
-              </thead>
-              <tbody>
-                {expiring.map(({ ca, cert }) => (
-                  <tr key={`${ca.id}/${cert.serial}`}>
-                    <td>{when(cert.notAfter)}</td>
-                    <td>
-                      <a href={`#/cas/${ca.id}`}>{subjectText(ca.subject)}</a>
-                    </td>
-                    <td>
-                      <a href={`#/cas/${ca.id}/certificates/${cert.serial}`}>{cert.subject}</a>
-                    </td>
-                    <td>
-                      <code>{cert.serial}</code>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <Table caption="Certificates expiring in the next 30 days, the soonest first" columns={['Expires', 'CA', 'Subject', 'Serial']}>
+            {expiring.map(({ ca, cert }) => (
+              <tr key={`${ca.id}/${cert.serial}`}>
+                <td>{when(cert.notAfter)}</td>
+                <td>
+                  <a href={`#/cas/${ca.id}`}>{subjectText(ca.subject)}</a>
+                </td>
+                <td>
+                  <a href={`#/cas/${ca.id}/certificates/${cert.serial}`}>{cert.subject}</a>
+                </td>
+                <td>
+                  <code>{cert.serial}</code>
+                </td>
+              </tr>
+            ))}
+          </Table>
         )}
         {total('expiringWithin30Days') > expiring.length ? <p class="hint">
             {expiring.length} of {total('expiringWithin30Days').toLocaleString('en')} shown (at most {EXPIRY_SHOWN} a CA); a CA's page lists them all with its expiry filter.

@@ -2,7 +2,7 @@ import { useMemo, useRef, useState } from 'preact/hooks';
 import { all, api, ApiError, type Policy } from '../api.ts';
 import { lineOfPointer, parseJson } from '../json-lines.ts';
 import { navigate } from '../main.tsx';
-import { Banner, Field, ProblemBanner, useAllowed, useLoad, when } from '../ui.tsx';
+import { Banner, Field, ProblemBanner, Table, useAllowed, useLoad, when } from '../ui.tsx';
 
 /** The policies, built-in first. */
 export function PolicyList() {
@@ -22,31 +22,18 @@ export function PolicyList() {
       <ProblemBanner error={list.error} />
       {list.loading && !list.data ? <p class="loading">Loading…</p> : null}
       {list.data ? (
-        <div class="table-wrap">
-          <table>
-            <caption class="visually-hidden">Policies</caption>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Description</th>
-                <th scope="col">Statements</th>
-                <th scope="col">Updated</th>
-              </tr>
-            </thead>
-            <tbody>
-              {items.map((p) => (
-                <tr key={p.id}>
-                  <td>
-                    <a href={`#/policies/${p.id}`}>{p.name}</a> {p.builtIn ? <span class="badge muted">built in</span> : null}
-                  </td>
-                  <td>{p.description ?? ''}</td>
-                  <td>{statementCount(p.document)}</td>
-                  <td>{when(p.updatedAt)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table caption="Policies" columns={['Name', 'Description', 'Statements', 'Updated']}>
+          {items.map((p) => (
+            <tr key={p.id}>
+              <td>
+                <a href={`#/policies/${p.id}`}>{p.name}</a> {p.builtIn ? <span class="badge muted">built in</span> : null}
+              </td>
+              <td>{p.description ?? ''}</td>
+              <td>{statementCount(p.document)}</td>
+              <td>{when(p.updatedAt)}</td>
+            </tr>
+          ))}
+        </Table>
       ) : null}
     </section>
   );

@@ -2,7 +2,10 @@ import { useState } from 'preact/hooks';
 import { ACTIONS } from '../../../../src/services/policy/actions.ts';
 import { all, api, type Ca, type Decision, type Policy, type Principal, type Token } from '../api.ts';
 import { navigate } from '../main.tsx';
-import { Badge, CopyButton, Field, ProblemBanner, subjectText, useActions, useAllowed, useLoad, useSubmit, when } from '../ui.tsx';
+import { Badge, CopyButton, Field, ProblemBanner, subjectText, Table, useActions, useAllowed, useLoad, useSubmit, when } from '../ui.tsx';
+
+/** The policies a principal may be given; none to pick for a caller who may not list them. */
+const policiesToPick = () => all<Policy>('/v1/policies').catch(() => [] as Policy[]);
 
 /** Policy checkboxes: which of the policies are attached. */
 function PolicyPicker({ policies, chosen, onChange, disabled }: { policies: Policy[]; chosen: string[]; onChange: (ids: string[]) => void; disabled?: boolean }) {
@@ -28,7 +31,7 @@ function PolicyPicker({ policies, chosen, onChange, disabled }: { policies: Poli
 /** The principals, and a form to create one. */
 export function PrincipalList() {
   const list = useLoad(() => all<Principal>('/v1/principals'), []);
-  const policies = useLoad(() => all<Policy>('/v1/policies').catch(() => [] as Policy[]), []);
+  const policies = useLoad(policiesToPick, []);
   const [canCreate] = useAllowed([{ action: 'CreatePrincipal', resource: 'principal/*' }]) ?? [];
   const [creating, setCreating] = useState(false);
   const [name, setName] = useState('');
@@ -73,33 +76,20 @@ export function PrincipalList() {
       <ProblemBanner error={list.error} />
       {list.loading && !list.data ? <p class="loading">Loading…</p> : null}
       {list.data ? (
-        <div class="table-wrap">
-          <table>
-            <caption class="visually-hidden">Principals</caption>
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Status</th>
-                <th scope="col">Policies</th>
-                <th scope="col">Description</th>
-              </tr>
-            </thead>
-            <tbody>
-              {list.data.map((p) => (
-                <tr key={p.id}>
-                  <td>
-                    <a href={`#/principals/${p.id}`}>{p.name}</a>
-                  </td>
-                  <td>
-                    <Badge status={p.status} />
-                  </td>
-                  <td>{p.policies.map((id) => policyName.get(id) ?? id).join(', ') || '—'}</td>
-                  <td>{p.description ?? ''}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table caption="Principals" columns={['Name', 'Status', 'Policies', 'Description']}>
+          {list.data.map((p) => (
+            <tr key={p.id}>
+              <td>
+                <a href={`#/principals/${p.id}`}>{p.name}</a>
+              </td>
+              <td>
+                <Badge status={p.status} />
+              </td>
+              <td>{p.policies.map((id) => policyName.get(id) ?? id).join(', ') || '—'}</td>
+              <td>{p.description ?? ''}</td>
+            </tr>
+          ))}
+        </Table>
       ) : null}
     </section>
   );
@@ -108,7 +98,7 @@ export function PrincipalList() {
 /** One principal: status, policies, tokens, and what it may do. */
 export function PrincipalPage({ id }: { id: string }) {
   const principal = useLoad(() => api<Principal>('GET', `/v1/principals/${id}`), [id]);
-  const policies = useLoad(() => all<Policy>('/v1/policies').catch(() => [] as Policy[]), []);
+  const policies = useLoad(policiesToPick, []);
   const r = `principal/${id}`;
   const [canUpdate, canDelete, canListTokens, canCreateToken, canDeleteToken, canSimulate] =
     useAllowed([
@@ -243,37 +233,23 @@ function Tokens({ principalId, canCreate, canDelete }: { principalId: string; ca
       ) : null}
       <ProblemBanner error={problem ?? tokens.error} />
       {tokens.data?.items.length ? (
-        <div class="table-wrap">
-          <table>
-            <caption class="visually-hidden">Tokens</caption>
-            <thead>
-              <tr>
-                <th scope="col">Description</th>
-                <th scope="col">Created</th>
-                <th scope="col">Expires</th>
-                <th scope="col">Last used</th>
-                {canDelete ? <th scope="col"><span class="visually-hidden">Actions</span></th> : null}
-              </tr>
-            </thead>
-            <tbody>
-              {tokens.data.items.map((t) => (
-                <tr key={t.id}>
-                  <td>{t.description || <code>{t.id}</code>}</td>
-                  <td>{when(t.createdAt)}</td>
-                  <td>{t.expiresAt ? when(t.expiresAt) : 'never'}</td>
-                  <td>{t.lastUsedAt ? when(t.lastUsedAt) : 'never'}</td>
-                  {canDelete ? (
-                    <td>
-                      <button type="button" class="danger" onClick={() => remove(t)} aria-label={`Delete token ${t.description || t.id}`}>
-                        Delete
-                      </button>
-                    </td>
-                  ) : null}
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <Table caption="Tokens" columns={['Description', 'Created', 'Expires', 'Last used', canDelete ? <span class="visually-hidden">Actions</span> : null]}>
+          {tokens.data.items.map((t) => (
+            <tr key={t.id}>
+              <td>{t.description || <code>{t.id}</code>}</td>
+              <td>{when(t.createdAt)}</td>
+              <td>{t.expiresAt ? when(t.expiresAt) : 'never'}</td>
+              <td>{t.lastUsedAt ? when(t.lastUsedAt) : 'never'}</td>
+              {canDelete ? (
+                <td>
+                  <button type="button" class="danger" onClick={() => remove(t)} aria-label={`Delete token ${t.description || t.id}`}>
+                    Delete
+                  </button>
+                </td>
+              ) : null}
+            </tr>
+          ))}
+        </Table>
       ) : tokens.data ? (
         <p>No tokens.</p>
       ) : null}
